@@ -1,0 +1,349 @@
+//! The reactor: where the loop waits for the network, on top of `mio::Poll` (epoll on Linux).
+//!
+//! Every socket a task uses is *registered* once. Registration gets a slot in a `slab`; the slot's
+//! index is the `mio::Token` the kernel hands back with each event, so an event finds its slot in
+//! O(1). A slot ([`ScheduledIo`]) holds what the kernel last told us (the readiness bits) and up to
+//! two waiting wakers — one for the reading side and one for the writing side — so one task can
+//! wait to read while another waits to write on the same socket.
+//!
+//! ```text
+//!  task: read() ──WouldBlock──► clear READABLE, store waker in slot ──► Pending
+//!  loop: epoll_wait ──event(token 3, readable)──► slot 3: set READABLE, wake the reader
+//!  task: polled again ──► read() succeeds
+//! ```
+//!
+//! ## Edge-triggered readiness, and why no wake is lost
+//!
+//! mio registers sockets *edge-triggered*: the kernel reports a socket once when it *becomes*
+//! readable, not again while it stays readable. So the readiness bit may be cleared only when an
+//! operation actually returned `WouldBlock` — that is the proof the socket was drained. Clearing it
+//! at any other time would lose the edge and the task would wait forever.
+//!
+//! Between an operation's `WouldBlock` and the waker being stored no event can slip through: events
+//! are delivered only by [`Reactor::park`], which runs between task polls on this same thread,
+//! never during one. The check ("is READABLE set?"), the clear and the waker registration all
+//! happen inside one poll, so they are atomic with respect to events.
+//!
+//! ## Deregistration
+//!
+//! A socket deregisters from epoll and frees its slot when it is dropped ([`Registration`]'s
+//! `Drop`), so `live_sources()` counts exactly the open sockets. A stale event for a freed slot
+//! (collected by the same `epoll_wait` that saw the socket close) at worst marks a reused slot
+//! readable; its next operation returns `WouldBlock`, clears the bit and waits: a spurious wake,
+//! never a lost one.
+
+use std::cell::RefCell;
+use std::io;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use mio::event::Source;
+use mio::{Events, Interest, Token};
+use slab::Slab;
+
+use crate::runtime::context;
+use crate::runtime::core::Core;
+
+/// The token of the cross-thread interrupt (`waker.rs`); never a slab index.
+pub(crate) const INTERRUPT_TOKEN: Token = Token(usize::MAX);
+
+/// Which side of a socket an operation uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Direction {
+    /// Reading / accepting / receiving.
+    Read,
+    /// Writing / connecting / sending.
+    Write,
+}
+
+/// Readiness bits the kernel reported and no operation has yet disproved.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Ready(u8);
+
+impl Ready {
+    /// Data (or a connection) can be read.
+    const READABLE: u8 = 1;
+    /// Data can be written.
+    const WRITABLE: u8 = 2;
+    /// The peer shut its writing side (we will read EOF).
+    const READ_CLOSED: u8 = 4;
+    /// Our writing side is shut or the peer is gone.
+    const WRITE_CLOSED: u8 = 8;
+    /// An error is pending on the socket.
+    const ERROR: u8 = 16;
+
+    /// The bits that let an operation in `dir` make progress (data, EOF, or an error to return).
+    fn mask(dir: Direction) -> u8 {
+        match dir {
+            Direction::Read => Self::READABLE | Self::READ_CLOSED | Self::ERROR,
+            Direction::Write => Self::WRITABLE | Self::WRITE_CLOSED | Self::ERROR,
+        }
+    }
+
+    /// Converts a mio event into bits.
+    fn from_event(event: &mio::event::Event) -> Ready {
+        let mut bits = 0;
+        let flags = [
+            (event.is_readable(), Self::READABLE),
+            (event.is_writable(), Self::WRITABLE),
+            (event.is_read_closed(), Self::READ_CLOSED),
+            (event.is_write_closed(), Self::WRITE_CLOSED),
+            (event.is_error(), Self::ERROR),
+        ];
+        for (set, bit) in flags {
+            if set {
+                bits |= bit;
+            }
+        }
+        Ready(bits)
+    }
+
+    /// True if an operation in `dir` may make progress.
+    fn allows(self, dir: Direction) -> bool {
+        self.0 & Self::mask(dir) != 0
+    }
+}
+
+/// The reactor's record of one registered source.
+#[derive(Default)]
+struct ScheduledIo {
+    /// What the kernel last reported and no `WouldBlock` has cleared yet.
+    readiness: Ready,
+    /// The task waiting to read, if any.
+    reader: Option<Waker>,
+    /// The task waiting to write, if any.
+    writer: Option<Waker>,
+}
+
+/// `mio::Poll` plus the slab of registered sources.
+pub(crate) struct Reactor {
+    /// The OS selector (epoll). Borrowed mutably only inside `park`.
+    poll: RefCell<mio::Poll>,
+    /// A cloned handle to register sources while `poll` may be borrowed.
+    registry: mio::Registry,
+    /// Buffer the kernel fills with events; its capacity bounds events per turn.
+    events: RefCell<Events>,
+    /// One slot per registered source; the index is the source's `Token`.
+    sources: RefCell<Slab<ScheduledIo>>,
+    /// Wakers collected during `park`, woken after all borrows are released (reused buffer).
+    to_wake: RefCell<Vec<Waker>>,
+}
+
+/// What one `park` saw.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct ParkReport {
+    /// Readiness events for sockets.
+    pub(crate) io_events: usize,
+    /// True if another thread interrupted the wait (remote wakes may be waiting).
+    pub(crate) interrupted: bool,
+}
+
+impl Reactor {
+    /// Creates the selector and the cross-thread interrupt waker registered with it.
+    pub(crate) fn new(event_capacity: usize) -> io::Result<(Reactor, mio::Waker)> {
+        let poll = mio::Poll::new()?;
+        let registry = poll.registry().try_clone()?;
+        let interrupt = crate::waker::interrupt_waker(poll.registry())?;
+        let reactor = Reactor {
+            poll: RefCell::new(poll),
+            registry,
+            events: RefCell::new(Events::with_capacity(event_capacity)),
+            sources: RefCell::new(Slab::new()),
+            to_wake: RefCell::new(Vec::new()),
+        };
+        Ok((reactor, interrupt))
+    }
+
+    /// Waits for events at most `timeout` (`None`: until one arrives), records readiness, and
+    /// wakes the tasks waiting on it. This is the only place the loop thread sleeps.
+    pub(crate) fn park(&self, timeout: Option<Duration>) -> io::Result<ParkReport> {
+        let mut report = ParkReport::default();
+        let mut to_wake = std::mem::take(&mut *self.to_wake.borrow_mut());
+        {
+            let mut events = self.events.borrow_mut();
+            match self.poll.borrow_mut().poll(&mut events, timeout) {
+                Ok(()) => {}
+                // A signal interrupted epoll_wait: not an error, just an early return.
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+            let mut sources = self.sources.borrow_mut();
+            for event in events.iter() {
+                if event.token() == INTERRUPT_TOKEN {
+                    report.interrupted = true;
+                    continue;
+                }
+                report.io_events += 1;
+                if let Some(io) = sources.get_mut(event.token().0) {
+                    io.readiness = Ready(io.readiness.0 | Ready::from_event(event).0);
+                    let ready = io.readiness;
+                    if ready.allows(Direction::Read) {
+                        to_wake.extend(io.reader.take());
+                    }
+                    if ready.allows(Direction::Write) {
+                        to_wake.extend(io.writer.take());
+                    }
+                }
+            }
+        }
+        // Wake with no borrow held: a waker may be anyone's, and may register a source.
+        for waker in to_wake.drain(..) {
+            waker.wake();
+        }
+        *self.to_wake.borrow_mut() = to_wake;
+        Ok(report)
+    }
+
+    /// Registers `source` for `interest` and returns its token (slab index).
+    fn register(&self, source: &mut impl Source, interest: Interest) -> io::Result<usize> {
+        let mut sources = self.sources.borrow_mut();
+        let entry = sources.vacant_entry();
+        let token = entry.key();
+        self.registry.register(source, Token(token), interest)?;
+        entry.insert(ScheduledIo::default());
+        log::trace!("registered source, token {token}");
+        Ok(token)
+    }
+
+    /// Number of registered sources (open sockets), for tests and stats.
+    pub(crate) fn live_sources(&self) -> usize {
+        self.sources.borrow().len()
+    }
+
+    /// `Ready` if the kernel said `dir` may make progress; otherwise stores the waker and
+    /// returns `Pending`.
+    fn poll_ready(&self, token: usize, dir: Direction, cx: &mut Context<'_>) -> Poll<()> {
+        let mut sources = self.sources.borrow_mut();
+        let io = sources
+            .get_mut(token)
+            .expect("a Registration's slot lives as long as the Registration");
+        if io.readiness.allows(dir) {
+            return Poll::Ready(());
+        }
+        let slot = match dir {
+            Direction::Read => &mut io.reader,
+            Direction::Write => &mut io.writer,
+        };
+        match slot {
+            Some(waker) if waker.will_wake(cx.waker()) => {}
+            _ => *slot = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+
+    /// Forgets readiness for `dir` after an operation returned `WouldBlock`.
+    fn clear_readiness(&self, token: usize, dir: Direction) {
+        if let Some(io) = self.sources.borrow_mut().get_mut(token) {
+            io.readiness = Ready(io.readiness.0 & !Ready::mask(dir));
+        }
+    }
+
+    /// Frees a slot; wakers still stored there are dropped.
+    fn remove(&self, token: usize) {
+        let removed = self.sources.borrow_mut().try_remove(token);
+        drop(removed); // dropping wakers runs no user code of ours, but do it after the borrow
+        log::trace!("deregistered source, token {token}");
+    }
+
+    /// Drops every stored waker (runtime shutdown): wakers point at tasks, which are being freed.
+    pub(crate) fn clear_wakers(&self) {
+        let mut sources = self.sources.borrow_mut();
+        let wakers: Vec<Waker> = sources
+            .iter_mut()
+            .flat_map(|(_, io)| [io.reader.take(), io.writer.take()])
+            .flatten()
+            .collect();
+        drop(sources);
+        drop(wakers);
+    }
+}
+
+/// A source's registration with the current runtime's reactor; what sockets in `net` hold.
+///
+/// Deregister the source with [`Registration::deregister`] before it is closed; dropping the
+/// `Registration` frees the reactor slot.
+pub(crate) struct Registration {
+    /// The runtime whose reactor holds the slot (kept alive as long as the socket).
+    core: Rc<Core>,
+    /// The slot index, which is also the mio token.
+    token: usize,
+}
+
+impl Registration {
+    /// Registers `source` with the current runtime's reactor.
+    ///
+    /// # Panics
+    /// Outside a runtime.
+    pub(crate) fn new(source: &mut impl Source, interest: Interest) -> io::Result<Registration> {
+        let core = context::expect_current("an evloop socket");
+        let token = core.reactor().register(source, interest)?;
+        Ok(Registration { core, token })
+    }
+
+    /// Runs the non-blocking `op` once the source is ready in `dir`, retrying while readiness
+    /// lasts. On `WouldBlock` it clears readiness and parks the task until the next event —
+    /// the whole edge-triggered protocol in one function.
+    pub(crate) fn poll_io<R>(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        mut op: impl FnMut() -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        let reactor = self.core.reactor();
+        loop {
+            if reactor.poll_ready(self.token, dir, cx).is_pending() {
+                return Poll::Pending;
+            }
+            match op() {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    reactor.clear_readiness(self.token, dir);
+                }
+                result => return Poll::Ready(result),
+            }
+        }
+    }
+
+    /// `Ready` once the source is ready in `dir` (without running an operation).
+    pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<()> {
+        self.core.reactor().poll_ready(self.token, dir, cx)
+    }
+
+    /// Forgets readiness in `dir` (after an operation outside `poll_io` hit `WouldBlock`).
+    pub(crate) fn clear_readiness(&self, dir: Direction) {
+        self.core.reactor().clear_readiness(self.token, dir);
+    }
+
+    /// Removes `source` from epoll. Call it before the source is closed.
+    pub(crate) fn deregister(&self, source: &mut impl Source) -> io::Result<()> {
+        self.core.reactor().registry.deregister(source)
+    }
+
+    /// The token, for logs.
+    pub(crate) fn token(&self) -> usize {
+        self.token
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.core.reactor().remove(self.token);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readiness_masks_by_direction() {
+        let read = Ready(Ready::READABLE);
+        assert!(read.allows(Direction::Read) && !read.allows(Direction::Write));
+        let closed = Ready(Ready::READ_CLOSED);
+        assert!(closed.allows(Direction::Read));
+        let err = Ready(Ready::ERROR);
+        assert!(err.allows(Direction::Read) && err.allows(Direction::Write));
+        let cleared = Ready((Ready::READABLE | Ready::WRITABLE) & !Ready::mask(Direction::Read));
+        assert_eq!(cleared, Ready(Ready::WRITABLE));
+    }
+}

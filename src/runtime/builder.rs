@@ -1,0 +1,58 @@
+//! `Builder`: the few knobs of a runtime, named as in tokio where tokio has the same knob.
+
+use std::io;
+use std::time::Duration;
+
+use super::Runtime;
+
+/// Settings a runtime keeps for its lifetime.
+#[derive(Clone, Debug)]
+pub(crate) struct Config {
+    /// Capacity of the reactor's event buffer: the most readiness events handled per turn.
+    pub(crate) event_capacity: usize,
+    /// A poll at least this long is logged as blocking the loop (`None`: never).
+    pub(crate) slow_poll_threshold: Option<Duration>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            event_capacity: 1024,
+            slow_poll_threshold: Some(Duration::from_millis(100)),
+        }
+    }
+}
+
+/// Configures and creates a [`Runtime`]: `Runtime::builder().slow_poll_threshold(None).build()`.
+#[derive(Debug, Default)]
+pub struct Builder {
+    /// What the runtime will be built with.
+    config: Config,
+}
+
+impl Builder {
+    /// A builder with the defaults: 1024 events per turn, slow polls logged from 100 ms.
+    pub fn new() -> Builder {
+        Builder::default()
+    }
+
+    /// How many readiness events one turn takes from the kernel at most (default 1024). More wait
+    /// for the next turn; none is lost.
+    pub fn event_capacity(mut self, capacity: usize) -> Builder {
+        self.config.event_capacity = capacity.max(1);
+        self
+    }
+
+    /// A task poll (or inline blocking job) that holds the loop at least this long is logged at
+    /// warn, naming the task and the duration — like asyncio's `slow_callback_duration`, but on by
+    /// default (100 ms). `None` turns the warning off (the longest poll is still in the stats).
+    pub fn slow_poll_threshold(mut self, threshold: Option<Duration>) -> Builder {
+        self.config.slow_poll_threshold = threshold;
+        self
+    }
+
+    /// Creates the runtime: the epoll instance, its interrupt eventfd and empty queues.
+    pub fn build(self) -> io::Result<Runtime> {
+        Runtime::from_config(self.config)
+    }
+}

@@ -1,0 +1,354 @@
+//! `Core`: everything one event loop owns, and the steps of one turn.
+//!
+//! Picture a waiter serving many tables. The waiter (the loop thread) never stands at one table
+//! waiting for the guests to decide; they take an order from whoever is ready, and when nobody is,
+//! they stand by the kitchen door (`epoll_wait`) until someone calls. A task is a table; a waker is
+//! the guest raising a hand; the run queue is the list of hands raised. One guest who keeps the
+//! waiter talking for a whole minute (a blocking call inside a poll) leaves every other table
+//! waiting: that is "blocking the loop".
+//!
+//! `Core` holds the loop's state. It lives in an `Rc` shared by the `Runtime`, the thread-local
+//! context and the sockets and timers created on it, and it never leaves the loop thread; the only
+//! part other threads can reach is `shared` (`waker.rs`).
+//!
+//! One turn, driven by `Runtime::block_on` (`runtime/mod.rs`):
+//!
+//! ```text
+//!  run_ready_tasks   poll the tasks that were ready when the turn began (not the ones they wake)
+//!  park              reactor: epoll_wait(timeout = 0 if work is ready, else time to next timer)
+//!  after_park        move remote wakes into the run queue; fire due timers
+//! ```
+
+use std::borrow::Cow;
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::Waker;
+use std::time::{Duration, Instant};
+
+use slab::Slab;
+
+use super::builder::Config;
+use crate::reactor::Reactor;
+use crate::run_queue::{Notified, RunQueue};
+use crate::stats::{Counters, RuntimeStats};
+use crate::task::cell::{RawTask, RunResult, TaskCell, TaskMeta};
+use crate::task::{JoinHandle, TaskId};
+use crate::timer::Timers;
+use crate::waker::Shared;
+
+/// The state of one event loop.
+pub(crate) struct Core {
+    /// Live tasks; a task's `TaskId::slot` is its index here.
+    tasks: RefCell<Slab<Arc<dyn RawTask>>>,
+    /// Ids of woken tasks, in wake order.
+    run_queue: RunQueue,
+    /// Pending timers (`Sleep`s that returned `Pending`).
+    timers: RefCell<Timers>,
+    /// Sockets and the OS selector.
+    reactor: Reactor,
+    /// What other threads may touch: the remote queue and the interrupt.
+    shared: Arc<Shared>,
+    /// Spawn sequence number of the next task.
+    next_seq: Cell<u64>,
+    /// The loop's clock: read once per poll and once per turn, used to stamp wakes.
+    clock: Cell<Instant>,
+    /// Settings from the builder.
+    config: Config,
+    /// Live counters behind `Runtime::stats()`.
+    pub(crate) counters: Counters,
+    /// Reused buffer for remote wakes drained each turn.
+    remote_buf: RefCell<Vec<TaskId>>,
+    /// Reused buffer for timer wakers due this turn.
+    due_buf: RefCell<Vec<Waker>>,
+}
+
+impl Core {
+    /// Creates the loop state: the selector, its interrupt and empty queues.
+    pub(crate) fn new(config: Config) -> std::io::Result<Core> {
+        let (reactor, interrupt) = Reactor::new(config.event_capacity)?;
+        Ok(Core {
+            tasks: RefCell::new(Slab::new()),
+            run_queue: RunQueue::default(),
+            timers: RefCell::new(Timers::default()),
+            reactor,
+            shared: Arc::new(Shared::new(interrupt)),
+            next_seq: Cell::new(1),
+            clock: Cell::new(Instant::now()),
+            config,
+            counters: Counters::default(),
+            remote_buf: RefCell::new(Vec::new()),
+            due_buf: RefCell::new(Vec::new()),
+        })
+    }
+
+    /// The thread-safe part, which wakers hold.
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// The reactor, for socket registrations.
+    pub(crate) fn reactor(&self) -> &Reactor {
+        &self.reactor
+    }
+
+    /// The timers, for `Sleep`.
+    pub(crate) fn timers(&self) -> &RefCell<Timers> {
+        &self.timers
+    }
+
+    /// Puts a new task in the slab and on the run queue. One allocation: the `Arc<TaskCell>`.
+    pub(crate) fn spawn<F>(&self, future: F, meta: TaskMeta) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let seq = self.next_seq.get();
+        self.next_seq.set(seq + 1);
+        let mut tasks = self.tasks.borrow_mut();
+        let entry = tasks.vacant_entry();
+        let id = TaskId {
+            slot: entry.key(),
+            seq,
+        };
+        let task = Arc::new(TaskCell::new(id, Arc::clone(&self.shared), future, meta));
+        entry.insert(task.clone());
+        drop(tasks);
+        Counters::bump(&self.counters.spawned);
+        if log::log_enabled!(log::Level::Debug) {
+            log::debug!("{id} spawned ({})", task.meta());
+        }
+        // `TaskCell::new` set `scheduled`, so this is the one enqueue the new task gets.
+        self.run_queue.push(Notified {
+            id,
+            woken_at: self.clock.get(),
+        });
+        JoinHandle::new(task)
+    }
+
+    /// A wake on the loop thread: the task's `scheduled` flag was just set, queue its id.
+    pub(crate) fn schedule_local(&self, id: TaskId) {
+        Counters::bump(&self.counters.local_wakes);
+        log::trace!("{id} woken");
+        self.run_queue.push(Notified {
+            id,
+            woken_at: self.clock.get(),
+        });
+    }
+
+    /// True if a task or the `block_on` future is ready to be polled.
+    pub(crate) fn has_ready_work(&self) -> bool {
+        !self.run_queue.is_empty()
+            || self
+                .shared
+                .main_woken
+                .load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Polls every task that was ready when the turn began; returns how many polls ran.
+    ///
+    /// Tasks woken *during* this pass wait for the next turn, after the reactor and the timers
+    /// have had theirs: that is what keeps a task that wakes itself forever from starving I/O.
+    pub(crate) fn run_ready_tasks(&self) -> usize {
+        let budget = self.run_queue.len();
+        let mut polled = 0;
+        for _ in 0..budget {
+            let Some(notified) = self.run_queue.pop() else {
+                break;
+            };
+            if self.run_task(notified) {
+                polled += 1;
+            }
+        }
+        polled
+    }
+
+    /// Polls one task, unless its id is stale. Returns true if a poll ran.
+    fn run_task(&self, notified: Notified) -> bool {
+        let id = notified.id;
+        // Stale-id check: the slot must hold the task with the same spawn number (task/id.rs).
+        let task = match self.tasks.borrow().get(id.slot) {
+            Some(task) if task.header().id.seq == id.seq => Arc::clone(task),
+            _ => return false,
+        };
+        // Clear before polling, so that a wake during the poll queues the task again.
+        task.header()
+            .scheduled
+            .store(false, std::sync::atomic::Ordering::Release);
+        let start = self.clock.get();
+        self.counters
+            .record_lag(start.saturating_duration_since(notified.woken_at));
+        let result = Arc::clone(&task).run();
+        self.record_poll(start, Some(&*task));
+        if result != RunResult::Pending {
+            self.finish_task(&*task, result);
+        }
+        true
+    }
+
+    /// Bookkeeping after a task ended: free its slot, count it, log it.
+    fn finish_task(&self, task: &dyn RawTask, result: RunResult) {
+        let id = task.header().id;
+        let removed = self.tasks.borrow_mut().try_remove(id.slot);
+        drop(removed); // the Arc; the JoinHandle (if any) still holds the output
+        let counter = match result {
+            RunResult::Completed => &self.counters.completed,
+            RunResult::Panicked => &self.counters.panicked,
+            RunResult::Cancelled => &self.counters.cancelled,
+            RunResult::Pending => unreachable!("a pending task is not finished"),
+        };
+        Counters::bump(counter);
+        match result {
+            RunResult::Panicked => log::warn!("{id} ({}) panicked", task.meta()),
+            _ => log::debug!("{id} {result:?}"),
+        }
+    }
+
+    /// Measures the poll that started at `start`: advances the loop clock, tracks the longest
+    /// poll, and names a poll that held the loop longer than the slow-poll threshold.
+    pub(crate) fn record_poll(&self, start: Instant, task: Option<&dyn RawTask>) {
+        let end = Instant::now();
+        self.clock.set(end);
+        Counters::bump(&self.counters.polls);
+        let took = end.saturating_duration_since(start);
+        if took > self.counters.longest_poll.get() {
+            self.counters.longest_poll.set(took);
+            self.counters
+                .longest_poll_by
+                .set(task.map(|t| t.header().id.seq));
+        }
+        if let Some(threshold) = self.config.slow_poll_threshold
+            && took >= threshold
+        {
+            Counters::bump(&self.counters.slow_polls);
+            let who: Cow<'_, str> = match task {
+                Some(t) => format!("{} ({})", t.header().id, t.meta()).into(),
+                None => "the block_on future".into(),
+            };
+            log::warn!(
+                "{who} blocked the event loop for {:.3} s",
+                took.as_secs_f64()
+            );
+        }
+    }
+
+    /// The loop clock's last reading.
+    pub(crate) fn clock(&self) -> Instant {
+        self.clock.get()
+    }
+
+    /// Sleeps in the reactor until an event, an interrupt, or the next timer; never when work is
+    /// already waiting.
+    pub(crate) fn park(&self) -> std::io::Result<Duration> {
+        let now = Instant::now();
+        let timeout = if self.has_ready_work() {
+            Some(Duration::ZERO)
+        } else {
+            self.timers.borrow().timeout(now)
+        };
+        let report = self.reactor.park(timeout)?;
+        let after = Instant::now();
+        self.clock.set(after);
+        Counters::bump(&self.counters.turns);
+        Counters::add(&self.counters.io_events, report.io_events as u64);
+        if log::log_enabled!(log::Level::Trace) {
+            log::trace!(
+                "turn {}: timeout {timeout:?}, slept {:?}, {} io events{}, {} ready",
+                self.counters.turns.get(),
+                after - now,
+                report.io_events,
+                if report.interrupted {
+                    ", interrupted"
+                } else {
+                    ""
+                },
+                self.run_queue.len(),
+            );
+        }
+        Ok(after - now)
+    }
+
+    /// After the reactor returns: queue remote wakes, then fire due timers.
+    pub(crate) fn after_park(&self) {
+        self.take_remote_wakes();
+        self.fire_timers();
+    }
+
+    /// Moves ids woken by other threads onto the run queue.
+    fn take_remote_wakes(&self) {
+        let mut ids = std::mem::take(&mut *self.remote_buf.borrow_mut());
+        self.shared.take_remote(&mut ids);
+        let woken_at = self.clock.get();
+        Counters::add(&self.counters.remote_wakes, ids.len() as u64);
+        for id in ids.drain(..) {
+            log::trace!("{id} woken from another thread");
+            self.run_queue.push(Notified { id, woken_at });
+        }
+        *self.remote_buf.borrow_mut() = ids;
+    }
+
+    /// Wakes every timer due by the loop clock.
+    fn fire_timers(&self) {
+        let mut due = std::mem::take(&mut *self.due_buf.borrow_mut());
+        self.timers
+            .borrow_mut()
+            .take_due(self.clock.get(), &mut due);
+        if !due.is_empty() {
+            Counters::add(&self.counters.timers_fired, due.len() as u64);
+            log::debug!("{} timer(s) fired", due.len());
+        }
+        for waker in due.drain(..) {
+            waker.wake();
+        }
+        *self.due_buf.borrow_mut() = due;
+    }
+
+    /// A snapshot of the counters and sizes.
+    pub(crate) fn stats(&self) -> RuntimeStats {
+        let c = &self.counters;
+        RuntimeStats {
+            turns: c.turns.get(),
+            polls: c.polls.get(),
+            spawned: c.spawned.get(),
+            completed: c.completed.get(),
+            panicked: c.panicked.get(),
+            cancelled: c.cancelled.get(),
+            tasks_alive: self.tasks.borrow().len(),
+            io_events: c.io_events.get(),
+            local_wakes: c.local_wakes.get(),
+            remote_wakes: c.remote_wakes.get(),
+            timers_fired: c.timers_fired.get(),
+            timers_pending: self.timers.borrow().len(),
+            io_sources: self.reactor.live_sources(),
+            slow_polls: c.slow_polls.get(),
+            longest_poll: c.longest_poll.get(),
+            longest_poll_task: c.longest_poll_by.get(),
+            lag: c.lag.get(),
+        }
+    }
+
+    /// Drops every task's future, on this thread, until no task is left (a destructor may
+    /// spawn); then drops queued ids, timers and stored wakers.
+    pub(crate) fn shutdown(&self) {
+        loop {
+            let tasks: Vec<Arc<dyn RawTask>> = self.tasks.borrow_mut().drain().collect();
+            if tasks.is_empty() {
+                break;
+            }
+            log::debug!("shutdown: dropping {} live task(s)", tasks.len());
+            for task in tasks {
+                task.shutdown();
+            }
+        }
+        self.run_queue.clear();
+        let timers = std::mem::take(&mut *self.timers.borrow_mut());
+        drop(timers);
+        self.reactor.clear_wakers();
+    }
+}
+
+/// The current runtime's stats, or `None` outside a runtime (`evloop::stats()`).
+pub(crate) fn current_stats() -> Option<RuntimeStats> {
+    super::context::with_core(|core: &Rc<Core>| core.stats())
+}

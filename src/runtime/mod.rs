@@ -1,0 +1,134 @@
+//! `Runtime`: the event loop itself — `block_on` turns it until the given future is done.
+//!
+//! ```text
+//!            ┌────────────────────── one turn (Core) ─────────────────────┐
+//!  block_on ─┤ poll the block_on future if woken        (poll_main)        │
+//!            │ poll each task that was ready at the start (run_ready_tasks)│
+//!            │ epoll_wait(timeout)                      (park)             │
+//!            │ remote wakes → run queue; fire timers    (after_park)       │
+//!            └──────────────── until the block_on future is Ready ─────────┘
+//! ```
+//!
+//! `block_on` is the only place the loop runs: while it runs, this thread *is* the event loop.
+//! When it returns, the tasks still alive stay in the runtime (a later `block_on` continues them)
+//! until the runtime is dropped; then their futures are dropped, on this thread.
+
+pub(crate) mod builder;
+pub(crate) mod context;
+pub(crate) mod core;
+#[cfg(test)]
+mod tests;
+
+use std::future::Future;
+use std::io;
+use std::pin::pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::task::{Context, Poll, Waker};
+use std::time::Instant;
+
+pub use builder::Builder;
+
+use self::core::Core;
+use crate::stats::RuntimeStats;
+use crate::waker::MainWake;
+
+/// A single-threaded event loop. Not `Send`: it stays on the thread that made it.
+pub struct Runtime {
+    /// The loop's state, shared with the thread-local context while `block_on` runs.
+    core: Rc<Core>,
+}
+
+impl Runtime {
+    /// A runtime with default settings (see [`Builder`]).
+    pub fn new() -> io::Result<Runtime> {
+        Builder::new().build()
+    }
+
+    /// Configures a runtime.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    /// Builds the loop state from a finished configuration.
+    fn from_config(config: builder::Config) -> io::Result<Runtime> {
+        Ok(Runtime {
+            core: Rc::new(Core::new(config)?),
+        })
+    }
+
+    /// Runs the loop until `future` completes, and returns its output.
+    ///
+    /// The future may borrow from the caller (it is not spawned). Tasks it spawns keep running
+    /// while it waits, and those still alive when it returns stay in the runtime.
+    ///
+    /// # Panics
+    /// If called from inside a runtime (a task or another `block_on`): that would block the loop
+    /// running the caller; `.await` the future instead. A panic of `future` itself propagates.
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let _enter = context::enter(&self.core);
+        let mut future = pin!(future);
+        let waker = Waker::from(Arc::new(MainWake {
+            shared: Arc::clone(self.core.shared()),
+        }));
+        let mut cx = Context::from_waker(&waker);
+        // The future has not been polled yet: treat it as woken.
+        self.core.shared().main_woken.store(true, Ordering::Release);
+        loop {
+            if self.core.shared().main_woken.swap(false, Ordering::AcqRel) {
+                let start = self.core.clock();
+                let poll = future.as_mut().poll(&mut cx);
+                self.core.record_poll(start, None);
+                if let Poll::Ready(output) = poll {
+                    return output;
+                }
+            }
+            self.turn();
+        }
+    }
+
+    /// One turn of the loop after the `block_on` future: tasks, reactor, remote wakes, timers.
+    fn turn(&self) {
+        let core = &self.core;
+        core.run_ready_tasks();
+        if let Err(e) = core.park() {
+            // epoll_wait failing (other than EINTR) means the selector itself is broken.
+            log::error!("reactor poll failed, the loop cannot go on: {e}");
+            panic!("evloop: reactor poll failed: {e}");
+        }
+        core.after_park();
+    }
+
+    /// A snapshot of the loop's counters (turns, polls, wakes, lag, ...).
+    pub fn stats(&self) -> RuntimeStats {
+        self.core.stats()
+    }
+
+    /// Number of sockets registered with the reactor now.
+    pub fn io_sources(&self) -> usize {
+        self.core.reactor().live_sources()
+    }
+
+    /// When the loop last read its clock (end of the last poll or turn).
+    pub fn clock(&self) -> Instant {
+        self.core.clock()
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        // Destructors of task futures may use the runtime (drop a socket, a timer): make it current
+        // while they run, whatever was current before (a runtime may be dropped inside another).
+        let _enter = context::enter_unchecked(&self.core);
+        self.core.shutdown();
+    }
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("stats", &self.core.stats())
+            .finish()
+    }
+}

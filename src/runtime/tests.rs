@@ -1,0 +1,301 @@
+//! Unit tests of the loop: wakers, stale ids, dedupe, join handles, panics, nesting.
+
+use std::cell::{Cell, RefCell};
+use std::future::{Future, poll_fn};
+use std::rc::Rc;
+use std::sync::{Arc, mpsc};
+use std::task::{Poll, Waker};
+use std::time::Duration;
+
+use crate::task::yield_now;
+use crate::{Runtime, spawn};
+
+fn rt() -> Runtime {
+    Runtime::new().expect("epoll and eventfd are available")
+}
+
+/// A future that parks until woken `times` times, handing out its waker through `slot`.
+fn parked(slot: Rc<RefCell<Option<Waker>>>, polls: Rc<Cell<u32>>) -> impl Future<Output = ()> {
+    poll_fn(move |cx| {
+        polls.set(polls.get() + 1);
+        if polls.get() >= 3 {
+            return Poll::Ready(());
+        }
+        *slot.borrow_mut() = Some(cx.waker().clone());
+        Poll::Pending
+    })
+}
+
+#[test]
+fn spawned_task_runs_and_returns_its_output() {
+    let rt = rt();
+    let out = rt.block_on(async { spawn(async { 6 * 7 }).await });
+    assert_eq!(out.expect("task completes"), 42);
+    assert_eq!(rt.stats().tasks_alive, 0);
+}
+
+#[test]
+fn waker_clone_wake_by_ref_and_drop() {
+    let rt = rt();
+    let slot = Rc::new(RefCell::new(None::<Waker>));
+    let polls = Rc::new(Cell::new(0));
+    rt.block_on(async {
+        let handle = spawn(parked(slot.clone(), polls.clone()));
+        yield_now().await;
+        assert_eq!(polls.get(), 1);
+        let waker = slot.borrow_mut().take().expect("task parked");
+        let clone = waker.clone();
+        drop(waker); // dropping one clone does not wake or free the task
+        yield_now().await;
+        assert_eq!(polls.get(), 1, "a task is polled only when woken");
+        clone.wake_by_ref();
+        yield_now().await;
+        assert_eq!(polls.get(), 2);
+        slot.borrow_mut().take().expect("parked again").wake();
+        handle.await.expect("completes");
+        assert_eq!(polls.get(), 3);
+        drop(clone); // the last clone outlives the task: harmless
+    });
+}
+
+#[test]
+fn waking_a_queued_task_queues_it_once() {
+    let rt = rt();
+    let slot = Rc::new(RefCell::new(None::<Waker>));
+    let polls = Rc::new(Cell::new(0));
+    rt.block_on(async {
+        let _handle = spawn(parked(slot.clone(), polls.clone()));
+        yield_now().await;
+        let waker = slot.borrow_mut().take().expect("parked");
+        for _ in 0..10 {
+            waker.wake_by_ref();
+        }
+        yield_now().await;
+        yield_now().await;
+        assert_eq!(polls.get(), 2, "ten wakes of a queued task give one poll");
+    });
+    assert_eq!(rt.stats().local_wakes, 1, "only the first wake enqueued");
+}
+
+#[test]
+fn stale_wake_after_completion_and_slot_reuse_is_harmless() {
+    let rt = rt();
+    rt.block_on(async {
+        let stale: Rc<RefCell<Option<Waker>>> = Rc::default();
+        let keep = stale.clone();
+        spawn(poll_fn(move |cx| {
+            *keep.borrow_mut() = Some(cx.waker().clone());
+            Poll::Ready(())
+        }))
+        .await
+        .expect("first task completes");
+        // The slot is free; the next task reuses it.
+        let polls = Rc::new(Cell::new(0));
+        let p = polls.clone();
+        let second = spawn(poll_fn(move |_| {
+            p.set(p.get() + 1);
+            Poll::<()>::Pending
+        }));
+        yield_now().await;
+        assert_eq!(polls.get(), 1);
+        // Waking the finished task must not poll the task now sitting in its slot.
+        stale.borrow_mut().take().expect("waker kept").wake();
+        yield_now().await;
+        yield_now().await;
+        assert_eq!(polls.get(), 1, "a stale id never polls the slot's new task");
+        second.abort();
+    });
+}
+
+#[test]
+fn wake_from_another_thread_reaches_the_loop() {
+    let rt = rt();
+    let (tx, rx) = mpsc::channel::<Waker>();
+    let waker_thread = std::thread::spawn(move || {
+        let waker = rx.recv().expect("the task sends its waker");
+        std::thread::sleep(Duration::from_millis(20)); // the loop is asleep in epoll_wait by now
+        waker.wake();
+    });
+    let mut sent = false;
+    rt.block_on(poll_fn(move |cx| {
+        if sent {
+            return Poll::Ready(());
+        }
+        sent = true;
+        tx.send(cx.waker().clone()).expect("thread alive");
+        Poll::Pending
+    }));
+    waker_thread.join().expect("waker thread");
+    let remote_task = rt.block_on(async {
+        let (tx, rx) = mpsc::channel::<Waker>();
+        let t = std::thread::spawn(move || rx.recv().expect("waker").wake());
+        let mut sent = false;
+        spawn(poll_fn(move |cx| {
+            if sent {
+                return Poll::Ready(7);
+            }
+            sent = true;
+            tx.send(cx.waker().clone()).expect("thread alive");
+            Poll::Pending
+        }))
+        .await
+        .map(|v| (v, t))
+    });
+    let (value, t) = remote_task.expect("task woken remotely completes");
+    t.join().expect("thread");
+    assert_eq!(value, 7);
+    assert_eq!(rt.stats().remote_wakes, 1);
+}
+
+#[test]
+fn abort_cancels_and_runs_the_destructor() {
+    struct Flag(Rc<Cell<bool>>);
+    impl Drop for Flag {
+        fn drop(&mut self) {
+            self.0.set(true);
+        }
+    }
+    let rt = rt();
+    let dropped = Rc::new(Cell::new(false));
+    let flag = Flag(dropped.clone());
+    let err = rt.block_on(async move {
+        let handle = spawn(async move {
+            let _flag = flag;
+            std::future::pending::<()>().await;
+        });
+        yield_now().await;
+        handle.abort();
+        handle.await.expect_err("aborted")
+    });
+    assert!(err.is_cancelled());
+    assert!(dropped.get());
+    assert_eq!(rt.stats().cancelled, 1);
+}
+
+#[test]
+fn panicking_task_is_isolated() {
+    let rt = rt();
+    let (err, other) = rt.block_on(async {
+        let bad = spawn(async { panic!("boom in task") });
+        let good = spawn(async {
+            yield_now().await;
+            5
+        });
+        (bad.await.expect_err("panicked"), good.await)
+    });
+    assert!(err.is_panic());
+    assert_eq!(err.panic_message(), Some("boom in task"));
+    assert_eq!(other.expect("neighbour unaffected"), 5);
+    assert_eq!(rt.stats().panicked, 1);
+}
+
+#[test]
+fn detached_task_keeps_running() {
+    let rt = rt();
+    let done = Rc::new(Cell::new(false));
+    let d = done.clone();
+    rt.block_on(async move {
+        drop(spawn(async move {
+            yield_now().await;
+            d.set(true);
+        }));
+        for _ in 0..3 {
+            yield_now().await;
+        }
+    });
+    assert!(done.get());
+}
+
+#[test]
+fn live_tasks_are_dropped_with_the_runtime() {
+    struct Flag(Rc<Cell<u32>>);
+    impl Drop for Flag {
+        fn drop(&mut self) {
+            self.0.set(self.0.get() + 1);
+        }
+    }
+    let drops = Rc::new(Cell::new(0));
+    let rt = rt();
+    for _ in 0..3 {
+        let flag = Flag(drops.clone());
+        rt.block_on(async move {
+            drop(spawn(async move {
+                let _flag = flag;
+                std::future::pending::<()>().await;
+            }))
+        });
+    }
+    assert_eq!(drops.get(), 0);
+    drop(rt);
+    assert_eq!(drops.get(), 3);
+}
+
+#[test]
+#[should_panic(expected = "Runtime::block_on called from inside a runtime")]
+fn nested_block_on_is_rejected() {
+    let outer = rt();
+    let inner = rt();
+    outer.block_on(async { inner.block_on(async {}) });
+}
+
+#[test]
+#[should_panic(expected = "evloop::spawn called outside of a runtime")]
+fn spawn_outside_a_runtime_is_rejected() {
+    drop(spawn(async {}));
+}
+
+#[test]
+fn a_task_that_yields_forever_does_not_starve_others() {
+    let rt = rt();
+    rt.block_on(async {
+        let spinner = spawn(async {
+            loop {
+                yield_now().await;
+            }
+        });
+        // Each turn runs the tasks ready at its start, then the reactor: the timer still fires.
+        crate::time::sleep(Duration::from_millis(5)).await;
+        spinner.abort();
+    });
+}
+
+#[test]
+fn block_on_twice_continues_tasks() {
+    let rt = rt();
+    let counter = Rc::new(Cell::new(0));
+    let c = counter.clone();
+    let handle = rt.block_on(async move {
+        spawn(async move {
+            for _ in 0..4 {
+                c.set(c.get() + 1);
+                yield_now().await;
+            }
+            "done"
+        })
+    });
+    assert_eq!(rt.block_on(handle).expect("finishes"), "done");
+    assert_eq!(counter.get(), 4);
+}
+
+#[test]
+fn counters_match_a_scripted_scenario() {
+    let rt = rt();
+    rt.block_on(async {
+        let handles: Vec<_> = (0..10).map(|i| spawn(async move { i })).collect();
+        for h in handles {
+            h.await.expect("completes");
+        }
+    });
+    let stats = rt.stats();
+    assert_eq!(stats.spawned, 10);
+    assert_eq!(stats.completed, 10);
+    assert_eq!(stats.tasks_alive, 0);
+    assert_eq!(
+        stats.lag.count(),
+        10,
+        "one wake-to-poll delay per task poll"
+    );
+    assert!(stats.polls >= 11, "ten tasks plus the block_on future");
+    // Keep the Arc import honest: stats are a plain snapshot.
+    let _ = Arc::new(stats);
+}

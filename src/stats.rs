@@ -1,0 +1,248 @@
+//! Runtime statistics: numbers that make the invisible loop visible.
+//!
+//! The loop counts what it does (turns, polls, wakes, events, timers) in plain `Cell`s — it is one
+//! thread, so no atomics are needed — and [`RuntimeStats`] is a copy of those counters taken by
+//! `Runtime::stats()` or `evloop::stats()`, printed as a small table by its `Display`.
+//!
+//! Two measurements deserve a word:
+//!
+//! - **Longest poll**: how long one task held the loop in a single `poll`. While a poll runs,
+//!   nothing else on the loop can: no other task, no timer, no socket. A long poll is the
+//!   blocked-loop symptom; polls longer than the runtime's `slow_poll_threshold` are also logged
+//!   (`runtime/core.rs`, `Core::record_poll`).
+//! - **Lag** (scheduling delay): the time from a task's wake to its poll. On a healthy loop it is
+//!   microseconds. A task that blocks the loop shows up as *other* tasks' lag. Lag goes into a
+//!   histogram with fixed decade buckets, so recording costs one comparison chain and no allocation.
+//!
+//! Cost: the loop reads the clock once per poll and once per turn, not once per wake. A wake
+//! records the loop's clock as it was at the start of the current poll, so lag is exact for wakes
+//! from I/O, timers and other threads, and overstated by at most the waking poll's own duration for
+//! wakes from one task to another.
+
+use std::cell::Cell;
+use std::fmt;
+use std::time::Duration;
+
+/// Upper bounds of the lag histogram buckets; the last bucket takes everything above.
+const LAG_BOUNDS: [Duration; 6] = [
+    Duration::from_micros(10),
+    Duration::from_micros(100),
+    Duration::from_millis(1),
+    Duration::from_millis(10),
+    Duration::from_millis(100),
+    Duration::from_secs(1),
+];
+
+/// Labels of the buckets, for the table.
+const LAG_LABELS: [&str; 7] = ["<10us", "<100us", "<1ms", "<10ms", "<100ms", "<1s", ">=1s"];
+
+/// Fixed-bucket histogram of scheduling delays.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LagHistogram {
+    /// Count per bucket (see `buckets()` for the bounds).
+    counts: [u64; 7],
+    /// The largest delay recorded.
+    max: Duration,
+    /// Sum of all delays, for the mean.
+    total: Duration,
+}
+
+impl LagHistogram {
+    /// Adds one measured delay.
+    pub(crate) fn record(&mut self, lag: Duration) {
+        let bucket = LAG_BOUNDS
+            .iter()
+            .position(|bound| lag < *bound)
+            .unwrap_or(LAG_BOUNDS.len());
+        self.counts[bucket] += 1;
+        self.max = self.max.max(lag);
+        self.total += lag;
+    }
+
+    /// `(label, count)` per bucket, from the fastest to the slowest.
+    pub fn buckets(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        LAG_LABELS.iter().copied().zip(self.counts.iter().copied())
+    }
+
+    /// How many delays were recorded.
+    pub fn count(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+
+    /// The largest delay recorded.
+    pub fn max(&self) -> Duration {
+        self.max
+    }
+
+    /// The mean delay (zero when empty).
+    pub fn mean(&self) -> Duration {
+        match self.count() {
+            0 => Duration::ZERO,
+            n => self.total / n as u32,
+        }
+    }
+
+    /// How many delays were at least `bound` (rounded down to a bucket bound).
+    pub fn at_least(&self, bound: Duration) -> u64 {
+        let first = LAG_BOUNDS
+            .iter()
+            .position(|b| *b > bound)
+            .unwrap_or(LAG_BOUNDS.len());
+        self.counts[first..].iter().sum()
+    }
+}
+
+/// The loop's live counters (one thread: plain `Cell`s).
+#[derive(Default)]
+pub(crate) struct Counters {
+    /// Loop turns (one reactor poll each).
+    pub(crate) turns: Cell<u64>,
+    /// Task polls, plus polls of the `block_on` future.
+    pub(crate) polls: Cell<u64>,
+    /// Tasks spawned.
+    pub(crate) spawned: Cell<u64>,
+    /// Tasks that completed with a value.
+    pub(crate) completed: Cell<u64>,
+    /// Tasks that panicked.
+    pub(crate) panicked: Cell<u64>,
+    /// Tasks cancelled by `abort` (not counting shutdown).
+    pub(crate) cancelled: Cell<u64>,
+    /// Readiness events delivered by the reactor (excluding interrupts).
+    pub(crate) io_events: Cell<u64>,
+    /// Wakes on the loop thread (pushed straight onto the run queue).
+    pub(crate) local_wakes: Cell<u64>,
+    /// Wakes from other threads (through the remote queue).
+    pub(crate) remote_wakes: Cell<u64>,
+    /// Timers that fired.
+    pub(crate) timers_fired: Cell<u64>,
+    /// Polls longer than the slow-poll threshold.
+    pub(crate) slow_polls: Cell<u64>,
+    /// The longest single poll.
+    pub(crate) longest_poll: Cell<Duration>,
+    /// Who made the longest poll ("task 7 (handle_request)").
+    pub(crate) longest_poll_by: Cell<Option<u64>>,
+    /// Scheduling delays.
+    pub(crate) lag: Cell<LagHistogram>,
+}
+
+impl Counters {
+    /// Adds one to a counter.
+    pub(crate) fn bump(counter: &Cell<u64>) {
+        counter.set(counter.get() + 1);
+    }
+
+    /// Adds `n` to a counter.
+    pub(crate) fn add(counter: &Cell<u64>, n: u64) {
+        counter.set(counter.get() + n);
+    }
+
+    /// Records one wake-to-poll delay.
+    pub(crate) fn record_lag(&self, lag: Duration) {
+        let mut histogram = self.lag.get();
+        histogram.record(lag);
+        self.lag.set(histogram);
+    }
+}
+
+/// A snapshot of the runtime's counters; `Display` prints a compact table.
+#[derive(Clone, Debug, Default)]
+pub struct RuntimeStats {
+    /// Loop turns (each ends with one reactor poll).
+    pub turns: u64,
+    /// Future polls (tasks and the `block_on` future).
+    pub polls: u64,
+    /// Tasks spawned.
+    pub spawned: u64,
+    /// Tasks completed with a value.
+    pub completed: u64,
+    /// Tasks that panicked.
+    pub panicked: u64,
+    /// Tasks cancelled with `abort`.
+    pub cancelled: u64,
+    /// Tasks alive now (in the slab).
+    pub tasks_alive: usize,
+    /// Readiness events from the reactor.
+    pub io_events: u64,
+    /// Wakes on the loop thread.
+    pub local_wakes: u64,
+    /// Wakes from other threads.
+    pub remote_wakes: u64,
+    /// Timers fired.
+    pub timers_fired: u64,
+    /// Timers waiting now.
+    pub timers_pending: usize,
+    /// I/O sources registered now.
+    pub io_sources: usize,
+    /// Polls longer than the slow-poll threshold.
+    pub slow_polls: u64,
+    /// The longest single poll.
+    pub longest_poll: Duration,
+    /// Which task made the longest poll (`None`: the `block_on` future).
+    pub longest_poll_task: Option<u64>,
+    /// Scheduling delay (wake to poll) histogram.
+    pub lag: LagHistogram,
+}
+
+impl fmt::Display for RuntimeStats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let by = match self.longest_poll_task {
+            Some(seq) => format!("task {seq}"),
+            None => "block_on future".to_string(),
+        };
+        writeln!(f, "evloop runtime stats")?;
+        writeln!(
+            f,
+            "  turns {:>10}   polls {:>10}   io events {:>8}",
+            self.turns, self.polls, self.io_events
+        )?;
+        writeln!(
+            f,
+            "  spawned {:>8}   completed {:>6}   panicked {:>9}   cancelled {}   alive {}",
+            self.spawned, self.completed, self.panicked, self.cancelled, self.tasks_alive
+        )?;
+        writeln!(
+            f,
+            "  wakes: local {:>6}   remote {:>9}   timers fired {:>5}   pending {}   io sources {}",
+            self.local_wakes,
+            self.remote_wakes,
+            self.timers_fired,
+            self.timers_pending,
+            self.io_sources
+        )?;
+        writeln!(
+            f,
+            "  longest poll {:.3} ms ({by})   slow polls {}",
+            self.longest_poll.as_secs_f64() * 1e3,
+            self.slow_polls
+        )?;
+        write!(
+            f,
+            "  lag (wake -> poll): mean {:.1} us, max {:.3} ms |",
+            self.lag.mean().as_secs_f64() * 1e6,
+            self.lag.max().as_secs_f64() * 1e3
+        )?;
+        for (label, count) in self.lag.buckets() {
+            write!(f, " {label} {count}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_puts_delays_in_decade_buckets() {
+        let mut h = LagHistogram::default();
+        for us in [1, 9, 50, 500, 5_000, 50_000, 500_000, 2_000_000] {
+            h.record(Duration::from_micros(us));
+        }
+        let counts: Vec<u64> = h.buckets().map(|(_, c)| c).collect();
+        assert_eq!(counts, [2, 1, 1, 1, 1, 1, 1]);
+        assert_eq!(h.count(), 8);
+        assert_eq!(h.max(), Duration::from_secs(2));
+        assert_eq!(h.at_least(Duration::from_millis(100)), 2);
+        assert_eq!(h.at_least(Duration::from_millis(10)), 3);
+    }
+}

@@ -1,0 +1,324 @@
+//! `TaskCell`: one spawned future, its output slot and its wake-up flag, in one allocation.
+//!
+//! Spawning allocates exactly once: an `Arc<TaskCell<F>>`. Three parties hold that `Arc`:
+//!
+//! ```text
+//!   task slab (runtime)  ── polls it while it runs; lets go when it finishes
+//!   JoinHandle           ── takes the output, or cancels it
+//!   Wakers (any thread)  ── only ever touch `header`: set `scheduled`, push the id
+//! ```
+//!
+//! ## States
+//!
+//! ```text
+//!   Running(future) ──poll → Ready──► Finished(Ok(output)) ──JoinHandle takes it──► Consumed
+//!         │          ──poll panics──► Finished(Err(panic))
+//!         └──abort / runtime drop──► Finished(Err(cancelled))   (Consumed if nobody will join)
+//! ```
+//!
+//! ## Which field may be touched where
+//!
+//! - `header` is thread-safe (atomics and an `Arc<Shared>`): any thread that holds a waker uses it.
+//! - Everything else (`stage`, `join_waker`, the flags) is plain `Cell`/`RefCell` and is touched
+//!   only on the loop thread: by the runtime, which is not `Send`, and by the `JoinHandle`, which
+//!   is not `Send` either.
+//!
+//! The `Arc` may be dropped last by another thread (a worker thread drops its waker after the task
+//! is gone). That is why the runtime keeps one more promise: **when neither the slab nor a
+//! `JoinHandle` holds the task any more, `stage` is `Consumed`**. The future and its output, which
+//! need not be `Send`, are always dropped on the loop thread; a foreign thread only ever frees an
+//! empty shell.
+
+use std::any::Any;
+use std::borrow::Cow;
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, Location, catch_unwind};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, Wake, Waker};
+
+use super::{JoinError, TaskId};
+use crate::runtime::context;
+use crate::waker::Shared;
+
+/// The thread-safe part of a task: what a waker needs to schedule it.
+pub(crate) struct Header {
+    /// The task's name in the slab and in logs.
+    pub(crate) id: TaskId,
+    /// True while the task's id sits in a run queue (or the remote queue). Only the wake that
+    /// flips it false → true enqueues, so a task is never queued twice; the loop clears it just
+    /// before polling, so a wake *during* the poll queues the task again.
+    pub(crate) scheduled: AtomicBool,
+    /// The runtime the task belongs to: its remote queue, for wakes from other threads.
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl Header {
+    /// Puts the task on its runtime's run queue unless it is already there.
+    pub(crate) fn schedule(&self) {
+        if self.scheduled.swap(true, Ordering::AcqRel) {
+            return; // already queued: one poll will see all the wakes
+        }
+        if !context::schedule_local(&self.shared, self.id) {
+            self.shared.push_remote(self.id);
+        }
+    }
+}
+
+/// Who a task is, for logs: a name given at spawn, or where it was spawned.
+pub(crate) struct TaskMeta {
+    /// The name given with `spawn_named`, if any.
+    pub(crate) name: Option<Cow<'static, str>>,
+    /// The `spawn` call site, captured with `#[track_caller]`.
+    pub(crate) location: &'static Location<'static>,
+}
+
+impl fmt::Display for TaskMeta {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.name {
+            Some(name) => f.write_str(name),
+            None => write!(f, "spawned at {}", self.location),
+        }
+    }
+}
+
+/// Where a task is in its life (see the state diagram in the module docs).
+enum Stage<F: Future> {
+    /// Still running; holds the future.
+    Running(F),
+    /// Done; holds the result until the `JoinHandle` takes it.
+    Finished(Result<F::Output, JoinError>),
+    /// Nothing left inside: the output was taken, or nobody will ever take it.
+    Consumed,
+}
+
+/// A spawned future plus everything the runtime and its `JoinHandle` need; one allocation.
+pub(crate) struct TaskCell<F: Future> {
+    /// The thread-safe part, used by wakers.
+    pub(crate) header: Header,
+    /// Name or spawn location, for logs and stats.
+    meta: TaskMeta,
+    /// The future or its output. `RefCell` rather than `UnsafeCell`: a task that awaits its own
+    /// `JoinHandle` would otherwise alias the future while it is being polled.
+    stage: RefCell<Stage<F>>,
+    /// The waker of the task awaiting the `JoinHandle`, woken when this task finishes.
+    join_waker: Cell<Option<Waker>>,
+    /// False once the `JoinHandle` was dropped (detached): the output is then dropped at once.
+    join_interest: Cell<bool>,
+    /// Set by `JoinHandle::abort`; the next time the loop picks the task it cancels it.
+    cancel_requested: Cell<bool>,
+}
+
+// SAFETY: `Wake` (and so `Waker`, which may be sent anywhere) requires `TaskCell: Send + Sync`.
+// The only field other threads touch is `header`, which is `Send + Sync` itself (atomics and an
+// `Arc<Shared>`). All other fields are touched only through `&TaskCell` on the loop thread:
+// - the runtime (`Core`, not `Send`) polls, cancels and shuts tasks down;
+// - `JoinHandle` (not `Send`) takes the output, sets the join waker and the flags.
+// Wakers expose nothing but `wake`, `wake_by_ref`, `clone` and `drop`, and `wake` only calls
+// `Header::schedule`. The last `Arc` may be dropped on another thread; then the runtime has let go
+// and no `JoinHandle` exists, and by the invariant in the module docs `stage` is `Consumed`, so
+// that thread drops no `F` and no `F::Output` — only a `Waker` (which is `Send`) and `TaskMeta`.
+unsafe impl<F: Future> Send for TaskCell<F> {}
+// SAFETY: see the `Send` impl above; shared references from other threads reach only `header`.
+unsafe impl<F: Future> Sync for TaskCell<F> {}
+
+impl<F: Future + 'static> Wake for TaskCell<F> {
+    fn wake(self: Arc<Self>) {
+        self.header.schedule();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.header.schedule();
+    }
+}
+
+/// How the loop sees a task, whatever its future type: the slab holds `Arc<dyn RawTask>`.
+pub(crate) trait RawTask {
+    /// The thread-safe part.
+    fn header(&self) -> &Header;
+    /// Name or spawn location.
+    fn meta(&self) -> &TaskMeta;
+    /// Polls the future once (or cancels it, if `abort` asked). Returns how the poll ended.
+    fn run(self: Arc<Self>) -> RunResult;
+    /// Drops the future now because the runtime is shutting down.
+    fn shutdown(&self);
+}
+
+/// What one call of `RawTask::run` did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RunResult {
+    /// The future returned `Pending`; it is parked until woken.
+    Pending,
+    /// The future completed with a value.
+    Completed,
+    /// The future panicked; the panic was caught and handed to the `JoinHandle`.
+    Panicked,
+    /// `abort()` was called; the future was dropped.
+    Cancelled,
+}
+
+impl<F: Future + 'static> TaskCell<F> {
+    /// Wraps `future`; `scheduled` starts true because the spawner queues it at once.
+    pub(crate) fn new(id: TaskId, shared: Arc<Shared>, future: F, meta: TaskMeta) -> Self {
+        TaskCell {
+            header: Header {
+                id,
+                scheduled: AtomicBool::new(true),
+                shared,
+            },
+            meta,
+            stage: RefCell::new(Stage::Running(future)),
+            join_waker: Cell::new(None),
+            join_interest: Cell::new(true),
+            cancel_requested: Cell::new(false),
+        }
+    }
+
+    /// Polls the future with a waker pointing at this task, catching a panic.
+    fn poll_future(self: &Arc<Self>) -> Result<Poll<F::Output>, Box<dyn Any + Send>> {
+        let waker = Waker::from(Arc::clone(self));
+        let mut cx = Context::from_waker(&waker);
+        let mut stage = self.stage.borrow_mut();
+        let Stage::Running(future) = &mut *stage else {
+            return Ok(Poll::Pending); // finished already: a stale poll, nothing to do
+        };
+        // SAFETY: the future lives inside the `Arc`'s heap allocation, which never moves, and it
+        // stays in `Stage::Running` until it is dropped in place by `finish` or `shutdown`
+        // (`Stage` is replaced, never moved out of while `Running`). That is the pinning promise.
+        let future = unsafe { Pin::new_unchecked(future) };
+        catch_unwind(AssertUnwindSafe(|| future.poll(&mut cx)))
+    }
+
+    /// Ends the task with `result`: drops the future, keeps the result for the `JoinHandle` (if it
+    /// still exists) and wakes whoever awaits it.
+    fn finish(&self, result: Result<F::Output, JoinError>) {
+        // Drop the future first, on its own: its destructor may panic, and must not take the loop.
+        // Assigning drops the old value *in place*: a pinned future must never be moved, not even
+        // on its way to being dropped (`mem::replace` would move it out first).
+        if catch_unwind(AssertUnwindSafe(|| {
+            *self.stage.borrow_mut() = Stage::Consumed
+        }))
+        .is_err()
+        {
+            log::warn!("{} ({}): destructor panicked", self.header.id, self.meta);
+        }
+        if self.join_interest.get() {
+            *self.stage.borrow_mut() = Stage::Finished(result);
+            if let Some(waker) = self.join_waker.take() {
+                waker.wake();
+            }
+        } else if catch_unwind(AssertUnwindSafe(|| drop(result))).is_err() {
+            log::warn!(
+                "{} ({}): output destructor panicked",
+                self.header.id,
+                self.meta
+            );
+        }
+    }
+}
+
+impl<F: Future + 'static> RawTask for TaskCell<F> {
+    fn header(&self) -> &Header {
+        &self.header
+    }
+
+    fn meta(&self) -> &TaskMeta {
+        &self.meta
+    }
+
+    fn run(self: Arc<Self>) -> RunResult {
+        if self.cancel_requested.get() {
+            self.finish(Err(JoinError::cancelled()));
+            return RunResult::Cancelled;
+        }
+        match self.poll_future() {
+            Ok(Poll::Pending) => RunResult::Pending,
+            Ok(Poll::Ready(output)) => {
+                self.finish(Ok(output));
+                RunResult::Completed
+            }
+            Err(panic) => {
+                self.finish(Err(JoinError::from_panic(panic)));
+                RunResult::Panicked
+            }
+        }
+    }
+
+    fn shutdown(&self) {
+        if matches!(*self.stage.borrow(), Stage::Running(_)) {
+            self.finish(Err(JoinError::cancelled()));
+        }
+    }
+}
+
+/// What a `JoinHandle<T>` needs from its task, whatever the future type.
+pub(crate) trait JoinTarget<T> {
+    /// The task's id.
+    fn id(&self) -> TaskId;
+    /// Takes the output if the task finished, else remembers `cx`'s waker.
+    fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>>;
+    /// Asks the loop to cancel the task at its next turn.
+    fn abort(&self);
+    /// True once the task has finished (its output may already be taken).
+    fn is_finished(&self) -> bool;
+    /// The handle is going away: nobody will take the output.
+    fn detach(&self);
+}
+
+impl<F: Future + 'static> JoinTarget<F::Output> for TaskCell<F> {
+    fn id(&self) -> TaskId {
+        self.header.id
+    }
+
+    fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<F::Output, JoinError>> {
+        // A task awaiting its own handle finds its stage borrowed by its own poll: it can never
+        // finish, exactly as in tokio. Pending (forever) is the honest answer.
+        let Ok(mut stage) = self.stage.try_borrow_mut() else {
+            return Poll::Pending;
+        };
+        if matches!(*stage, Stage::Running(_)) {
+            // Not done: remember who to wake (keeping the old waker when it is the same task).
+            let waker = match self.join_waker.take() {
+                Some(w) if w.will_wake(cx.waker()) => w,
+                _ => cx.waker().clone(),
+            };
+            self.join_waker.set(Some(waker));
+            return Poll::Pending;
+        }
+        // Finished: move the result out (no future left to keep pinned).
+        match std::mem::replace(&mut *stage, Stage::Consumed) {
+            Stage::Finished(result) => Poll::Ready(result),
+            _ => panic!("JoinHandle polled after it returned its output"),
+        }
+    }
+
+    fn abort(&self) {
+        if !self.is_finished() {
+            self.cancel_requested.set(true);
+            self.header.schedule();
+        }
+    }
+
+    fn is_finished(&self) -> bool {
+        match self.stage.try_borrow() {
+            Ok(stage) => !matches!(*stage, Stage::Running(_)),
+            Err(_) => false, // being polled right now: running
+        }
+    }
+
+    fn detach(&self) {
+        self.join_interest.set(false);
+        self.join_waker.set(None);
+        if let Ok(mut stage) = self.stage.try_borrow_mut()
+            && matches!(*stage, Stage::Finished(_))
+        {
+            // Keep the promise: the output is dropped here, on the loop thread.
+            let output = std::mem::replace(&mut *stage, Stage::Consumed);
+            drop(stage);
+            drop(output);
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! `JoinHandle<T>`: the spawner's end of a task — await its output, cancel it, or let it go.
+//!
+//! Awaiting a `JoinHandle` gives `Ok(output)` when the task completed, or a [`JoinError`] that says
+//! whether it panicked or was cancelled. Dropping the handle *detaches* the task: it keeps running,
+//! and its output is dropped when it finishes. `abort()` cancels it: the next time the loop picks it
+//! up, the future is dropped without being polled again, and the handle resolves to a cancelled
+//! `JoinError`.
+//!
+//! A `JoinHandle` is not `Send`: it touches the task's loop-only fields (see `task/cell.rs`), so it
+//! must stay on the loop thread, like the task's future itself.
+
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use super::cell::JoinTarget;
+use super::{JoinError, TaskId};
+
+/// An owned permission to await (or cancel) a spawned task's output.
+pub struct JoinHandle<T> {
+    /// The task itself, seen only through what a handle may do.
+    task: Arc<dyn JoinTarget<T>>,
+    /// Keeps the handle on the loop thread (`*const ()` is neither `Send` nor `Sync`).
+    _not_send: PhantomData<*const ()>,
+}
+
+impl<T> JoinHandle<T> {
+    /// Wraps the spawned task.
+    pub(crate) fn new(task: Arc<dyn JoinTarget<T>>) -> Self {
+        JoinHandle {
+            task,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// Cancels the task. If it has not finished, it is dropped at the loop's next turn and awaiting
+    /// this handle gives a cancelled `JoinError`; if it already finished, nothing changes.
+    pub fn abort(&self) {
+        self.task.abort();
+    }
+
+    /// True once the task has finished (completed, panicked or been cancelled).
+    pub fn is_finished(&self) -> bool {
+        self.task.is_finished()
+    }
+
+    /// The task's id, as it appears in logs ("task 7").
+    pub fn id(&self) -> TaskId {
+        self.task.id()
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.task.poll_join(cx)
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        self.task.detach();
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("id", &self.task.id())
+            .finish()
+    }
+}

@@ -1,0 +1,18 @@
+//! Time: `sleep`, `timeout` and `interval`, built on the runtime's timers (`timer.rs`).
+//!
+//! A [`Sleep`] is a future that is `Ready` once its deadline has passed. The first time it is
+//! polled too early it registers its deadline and waker with the runtime's timers; the loop's
+//! reactor then sleeps no longer than the earliest deadline, and after each turn the loop wakes
+//! the timers that are due. Dropping a `Sleep` removes its registration.
+//!
+//! Resolution is one millisecond: `epoll_wait` takes a timeout in whole milliseconds (mio rounds
+//! up, so a timer never fires early).
+
+mod interval;
+mod sleep;
+mod timeout;
+
+pub use interval::{Interval, interval, interval_at};
+pub use sleep::{Sleep, sleep, sleep_until};
+pub use std::time::Instant;
+pub use timeout::{Elapsed, Timeout, timeout};

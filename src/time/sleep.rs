@@ -1,0 +1,109 @@
+//! `sleep` and `sleep_until`: a future that completes at a deadline.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use crate::runtime::context;
+use crate::runtime::core::Core;
+use crate::timer::TimerKey;
+
+/// Waits until `duration` has passed.
+///
+/// # Panics
+/// When polled outside a runtime (before its deadline).
+pub fn sleep(duration: Duration) -> Sleep {
+    // A duration too large for `Instant` means "practically forever"; cap it at ~30 years.
+    let deadline = Instant::now()
+        .checked_add(duration)
+        .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400 * 365 * 30));
+    sleep_until(deadline)
+}
+
+/// Waits until `deadline`.
+pub fn sleep_until(deadline: Instant) -> Sleep {
+    Sleep {
+        deadline,
+        registration: None,
+    }
+}
+
+/// Future returned by [`sleep`] and [`sleep_until`].
+///
+/// Unlike tokio's, it is `Unpin` (it holds no self-references), so it can be polled without
+/// `pin!` and stored in a struct directly.
+#[must_use = "futures do nothing unless you `.await` them"]
+pub struct Sleep {
+    /// When the sleep ends.
+    deadline: Instant,
+    /// Where the timer is registered, once it has been polled before its deadline.
+    registration: Option<(Rc<Core>, TimerKey)>,
+}
+
+impl Sleep {
+    /// The deadline.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// True once the deadline has passed.
+    pub fn is_elapsed(&self) -> bool {
+        Instant::now() >= self.deadline
+    }
+
+    /// Moves the deadline (used by `Interval`); the old registration is removed.
+    pub fn reset(&mut self, deadline: Instant) {
+        self.deregister();
+        self.deadline = deadline;
+    }
+
+    /// Removes the timer from the runtime, if registered.
+    fn deregister(&mut self) {
+        if let Some((core, key)) = self.registration.take() {
+            core.timers().borrow_mut().remove(key);
+        }
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if Instant::now() >= self.deadline {
+            self.deregister();
+            return Poll::Ready(());
+        }
+        let registered = match &self.registration {
+            Some((core, key)) => core.timers().borrow_mut().update_waker(*key, cx.waker()),
+            None => false,
+        };
+        if !registered {
+            // First poll, or the loop fired the timer before the deadline by our clock (it cannot
+            // by its own, but stay correct): register (again).
+            let core = context::expect_current("evloop::time::sleep");
+            let key = core
+                .timers()
+                .borrow_mut()
+                .insert(self.deadline, cx.waker().clone());
+            self.registration = Some((core, key));
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        self.deregister();
+    }
+}
+
+impl std::fmt::Debug for Sleep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sleep")
+            .field("deadline", &self.deadline)
+            .field("registered", &self.registration.is_some())
+            .finish()
+    }
+}

@@ -260,6 +260,7 @@ fn a_task_that_yields_forever_does_not_starve_others() {
 }
 
 #[test]
+#[allow(clippy::async_yields_async)] // the handle leaves block_on on purpose, unawaited
 fn block_on_twice_continues_tasks() {
     let rt = rt();
     let counter = Rc::new(Cell::new(0));

@@ -123,6 +123,8 @@ pub(crate) struct Counters {
     pub(crate) longest_poll_by: Cell<Option<u64>>,
     /// Scheduling delays.
     pub(crate) lag: Cell<LagHistogram>,
+    /// The latest any timer fired after its deadline.
+    pub(crate) worst_timer_lateness: Cell<Duration>,
 }
 
 impl Counters {
@@ -179,6 +181,8 @@ pub struct RuntimeStats {
     pub longest_poll: Duration,
     /// Which task made the longest poll (`None`: the `block_on` future).
     pub longest_poll_task: Option<u64>,
+    /// The latest a timer fired after its deadline: how long the loop was late to a heartbeat.
+    pub worst_timer_lateness: Duration,
     /// Scheduling delay (wake to poll) histogram.
     pub lag: LagHistogram,
 }
@@ -211,9 +215,10 @@ impl fmt::Display for RuntimeStats {
         )?;
         writeln!(
             f,
-            "  longest poll {:.3} ms ({by})   slow polls {}",
+            "  longest poll {:.3} ms ({by})   slow polls {}   worst timer lateness {:.3} ms",
             self.longest_poll.as_secs_f64() * 1e3,
-            self.slow_polls
+            self.slow_polls,
+            self.worst_timer_lateness.as_secs_f64() * 1e3
         )?;
         write!(
             f,

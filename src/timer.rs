@@ -86,13 +86,19 @@ impl Timers {
 
     /// Removes every timer due at or before `now`, in deadline order, appending their wakers to
     /// `due`. The caller wakes them after releasing its borrow of `Timers`.
-    pub(crate) fn take_due(&mut self, now: Instant, due: &mut Vec<Waker>) {
+    ///
+    /// Returns how late the earliest of them fired (`now - deadline`), zero when none was due: the
+    /// loop's *timer lateness*, which grows when something blocked the loop past a deadline.
+    pub(crate) fn take_due(&mut self, now: Instant, due: &mut Vec<Waker>) -> Duration {
+        let mut lateness = Duration::ZERO;
         while let Some(entry) = self.entries.first_entry() {
             if entry.key().deadline > now {
                 break;
             }
+            lateness = lateness.max(now - entry.key().deadline);
             due.push(entry.remove());
         }
+        lateness
     }
 
     /// Number of pending timers.

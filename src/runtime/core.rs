@@ -291,9 +291,13 @@ impl Core {
     /// Wakes every timer due by the loop clock.
     fn fire_timers(&self) {
         let mut due = std::mem::take(&mut *self.due_buf.borrow_mut());
-        self.timers
+        let lateness = self
+            .timers
             .borrow_mut()
             .take_due(self.clock.get(), &mut due);
+        if lateness > self.counters.worst_timer_lateness.get() {
+            self.counters.worst_timer_lateness.set(lateness);
+        }
         if !due.is_empty() {
             Counters::add(&self.counters.timers_fired, due.len() as u64);
             log::debug!("{} timer(s) fired", due.len());
@@ -324,6 +328,7 @@ impl Core {
             slow_polls: c.slow_polls.get(),
             longest_poll: c.longest_poll.get(),
             longest_poll_task: c.longest_poll_by.get(),
+            worst_timer_lateness: c.worst_timer_lateness.get(),
             lag: c.lag.get(),
         }
     }

@@ -152,6 +152,8 @@ fn a_locker_aborted_after_being_handed_the_lock_passes_it_on() {
     assert_eq!(lock.contention().cancelled, 1);
 }
 
+// Under Miri this also checks that awaiting the handle of a task parked in `recv()` (a future that
+// borrows the task's own receiver) leaves that task's future untouched.
 #[test]
 fn mpsc_ping_pong_between_two_tasks() {
     let rt = util::runtime();

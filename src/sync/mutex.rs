@@ -171,6 +171,7 @@ impl<T: ?Sized> Mutex<T> {
         // The std lock was released at the end of the line above. Wake only now: the woken task
         // may run at once on another thread and its first act is to take that same lock.
         if let Some(next) = next {
+            log::trace!("lock handed to the next locker");
             next.wake();
         }
     }

@@ -223,6 +223,10 @@ impl<T> Chan<T> {
         state.closed = true;
         let senders = state.blocked_senders.take_all();
         drop(state);
+        log::debug!(
+            "channel closed by its receiver; {} blocked senders woken",
+            senders.len()
+        );
         wake_all(senders);
     }
 
@@ -234,6 +238,13 @@ impl<T> Chan<T> {
         let unread = mem::take(&mut state.buffer);
         let waker = state.receiver_waker.take();
         drop(state);
+        if !unread.is_empty() || !senders.is_empty() {
+            log::debug!(
+                "receiver dropped: {} unread values dropped, {} blocked senders woken",
+                unread.len(),
+                senders.len()
+            );
+        }
         // Dropped outside the lock: a value may hold a sender of this very channel, whose drop
         // takes this lock (the std lock is not re-entrant: that would deadlock).
         drop(unread);

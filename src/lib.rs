@@ -25,6 +25,7 @@
 #![warn(missing_docs)]
 
 pub mod runtime;
+pub mod sync;
 pub mod task;
 pub mod time;
 

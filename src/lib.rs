@@ -26,9 +26,11 @@
 #![warn(missing_docs)]
 
 pub mod runtime;
+pub mod sandbox;
 pub mod sync;
 pub mod task;
 pub mod time;
+pub mod worker;
 
 #[allow(dead_code)] // the sockets of `net` use it; until they land nothing does
 mod reactor;

@@ -17,6 +17,7 @@
 //! | `runtime/context.rs` | how `spawn` finds the current loop |
 //! | `timer.rs`, [`time`] | deadlines → the reactor's timeout; `sleep`, `timeout`, `interval` |
 //! | `reactor.rs` | `mio::Poll`, one slot per socket, edge-triggered readiness |
+//! | [`net`] (`net/poll_evented.rs`, `net/tcp_*.rs`, `net/split.rs`, `net/udp.rs`) | sockets as futures |
 //! | `stats.rs` | counters, lag histogram, the blocked-loop warning |
 //! | [`sync`] | the async `Mutex` (the execution lock), `oneshot`, `mpsc` |
 //!
@@ -25,6 +26,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+pub mod net;
 pub mod runtime;
 pub mod sandbox;
 pub mod sync;

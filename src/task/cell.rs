@@ -203,26 +203,46 @@ impl<F: Future + 'static> TaskCell<F> {
         // Drop the future first, on its own: its destructor may panic, and must not take the loop.
         // Assigning drops the old value *in place*: a pinned future must never be moved, not even
         // on its way to being dropped (`mem::replace` would move it out first).
-        if catch_unwind(AssertUnwindSafe(|| {
+        // (If the destructor panics, the assignment still completes while unwinding.)
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| {
             *self.stage.borrow_mut() = Stage::Consumed
-        }))
-        .is_err()
-        {
+        })) {
             log::warn!("{} ({}): destructor panicked", self.header.id, self.meta);
+            drop_payload(payload);
         }
         if self.join_interest.get() {
             *self.stage.borrow_mut() = Stage::Finished(result);
             if let Some(waker) = self.join_waker.take() {
                 waker.wake();
             }
-        } else if catch_unwind(AssertUnwindSafe(|| drop(result))).is_err() {
+        } else if let Err(payload) = catch_unwind(AssertUnwindSafe(|| drop(result))) {
             log::warn!(
                 "{} ({}): output destructor panicked",
                 self.header.id,
                 self.meta
             );
+            drop_payload(payload);
         }
     }
+}
+
+/// Drops the payload of a panic the loop caught. The payload is user data too, and its destructor
+/// may panic in turn; dropped bare, that second panic would escape into the loop and take it down.
+/// So each payload is dropped under `catch_unwind`, and what its destructor panicked with is dropped
+/// the same way. A chain that never ends (every payload's destructor panicking with yet another
+/// such payload) is cut after a few links by leaking the rest: std's own runtime aborts the process
+/// there, a loop serving other tasks prefers a small leak.
+fn drop_payload(mut payload: Box<dyn Any + Send>) {
+    for _ in 0..8 {
+        match catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+            Ok(()) => return,
+            Err(next) => {
+                log::warn!("a panic payload's destructor panicked");
+                payload = next;
+            }
+        }
+    }
+    std::mem::forget(payload);
 }
 
 impl<F: Future + 'static> RawTask for TaskCell<F> {

@@ -19,6 +19,7 @@
 //! | `reactor.rs` | `mio::Poll`, one slot per socket, edge-triggered readiness |
 //! | `stats.rs` | counters, lag histogram, the blocked-loop warning |
 //! | [`sync`] | the async `Mutex` (the execution lock), `oneshot`, `mpsc` |
+//! | [`worker`] (`worker/pool.rs`, `worker/fallback.rs`, ...) | blocking calls: offload to a thread, or run inline |
 //!
 //! `docs/architecture.md` draws one turn of the loop with the file and function of each step.
 #![warn(clippy::undocumented_unsafe_blocks)]
@@ -29,6 +30,7 @@ pub mod runtime;
 pub mod sync;
 pub mod task;
 pub mod time;
+pub mod worker;
 
 #[allow(dead_code)] // the sockets of `net` use it; until they land nothing does
 mod reactor;
@@ -40,6 +42,7 @@ mod waker;
 pub use runtime::{Builder, Runtime};
 pub use stats::{LagHistogram, RuntimeStats};
 pub use task::{JoinError, JoinHandle, spawn, spawn_named};
+pub use worker::spawn_blocking;
 
 /// The current runtime's statistics.
 ///

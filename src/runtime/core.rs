@@ -37,6 +37,7 @@ use crate::task::cell::{RawTask, RunResult, TaskCell, TaskMeta};
 use crate::task::{JoinHandle, TaskId};
 use crate::timer::Timers;
 use crate::waker::Shared;
+use crate::worker::Worker;
 
 /// The state of one event loop.
 pub(crate) struct Core {
@@ -62,11 +63,13 @@ pub(crate) struct Core {
     remote_buf: RefCell<Vec<TaskId>>,
     /// Reused buffer for timer wakers due this turn.
     due_buf: RefCell<Vec<Waker>>,
+    /// Where `spawn_blocking` sends blocking jobs (`src/worker/`).
+    worker: Box<dyn Worker>,
 }
 
 impl Core {
     /// Creates the loop state: the selector, its interrupt and empty queues.
-    pub(crate) fn new(config: Config) -> std::io::Result<Core> {
+    pub(crate) fn new(config: Config, worker: Box<dyn Worker>) -> std::io::Result<Core> {
         let (reactor, interrupt) = Reactor::new(config.event_capacity)?;
         Ok(Core {
             tasks: RefCell::new(Slab::new()),
@@ -80,6 +83,7 @@ impl Core {
             counters: Counters::default(),
             remote_buf: RefCell::new(Vec::new()),
             due_buf: RefCell::new(Vec::new()),
+            worker,
         })
     }
 
@@ -91,6 +95,11 @@ impl Core {
     /// The reactor, for socket registrations.
     pub(crate) fn reactor(&self) -> &Reactor {
         &self.reactor
+    }
+
+    /// The blocking worker, for `spawn_blocking`.
+    pub(crate) fn worker(&self) -> &dyn Worker {
+        &*self.worker
     }
 
     /// The timers, for `Sleep`.

@@ -1,9 +1,10 @@
 //! The worker in a running loop: offloading keeps the loop free, inline blocks it, denied threads
 //! fall back (and say so once), panics become `JoinError`s, full queues follow their policy.
 //!
-//! Thread denial here is `Deny`, the in-process simulation, so these tests run everywhere; the real
-//! OS refusal (seccomp) is tested with the sandbox. This binary installs a logger that records each
-//! message with the thread that logged it, so a test counts only what its own loop said.
+//! Thread denial here is mostly `Deny`, the in-process simulation, so these tests run everywhere
+//! (Miri included); `real_denial` at the end makes the OS itself refuse, with seccomp, in a child
+//! process. This binary installs a logger that records each message with the thread that logged
+//! it, so a test counts only what its own loop said.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -447,4 +448,109 @@ fn inline_runs_a_producer_submitted_before_its_consumer() {
 #[should_panic(expected = "evloop::spawn_blocking must be used inside an evloop runtime")]
 fn spawn_blocking_outside_a_runtime_panics_with_a_hint() {
     drop(spawn_blocking(|| ()));
+}
+
+/// The real thing: the OS itself refuses threads (seccomp, `evloop::sandbox`). A filter cannot be
+/// removed, so the test re-executes this binary to run itself alone in a child process:
+///
+/// ```text
+/// parent: <this binary> --exact <test> --nocapture --test-threads=1, EVLOOP_WORKER_CHILD=1
+/// child:  builds a runtime (probe: offloaded), denies threads, runs jobs, prints "child: ..."
+/// parent: waits (killing the child after a deadline), checks exit status and markers
+/// ```
+#[cfg(target_os = "linux")]
+mod real_denial {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    use std::thread;
+    use std::time::{Duration, Instant};
+
+    use evloop::worker::{Execution, InlineReason, Mode};
+    use evloop::{sandbox, spawn_blocking};
+
+    /// Set in the child: do the real work.
+    const CHILD_ENV: &str = "EVLOOP_WORKER_CHILD";
+    /// This test's name as libtest knows it.
+    const NAME: &str = "real_denial::denied_by_the_os_the_default_worker_runs_inline_and_says_so";
+
+    // Spawns a child process and installs seccomp in it: Miri supports neither.
+    #[cfg_attr(miri, ignore)]
+    #[test]
+    fn denied_by_the_os_the_default_worker_runs_inline_and_says_so() {
+        if !sandbox::is_supported() {
+            return; // seccomp thread denial exists for Linux x86_64/aarch64 only
+        }
+        if std::env::var_os(CHILD_ENV).is_some() {
+            return child();
+        }
+        let (ok, stdout, stderr) = run_child();
+        let report = format!("--- stdout\n{stdout}--- stderr\n{stderr}");
+        assert!(ok, "child failed\n{report}");
+        for marker in [
+            "child: probe before denial: blocking work: offloaded to threads",
+            "child: job ran Inline(ThreadsRefused), result 42",
+            "child: 1 warning: thread creation refused: Resource temporarily unavailable (os error \
+             11); running blocking work on the event loop thread",
+            "child: probe after denial: blocking work: runs inline — thread creation refused",
+        ] {
+            assert!(stdout.contains(marker), "no {marker:?}\n{report}");
+        }
+    }
+
+    /// The child: a runtime built while threads are allowed, then denied before its first job.
+    fn child() {
+        let rt = super::runtime_with(evloop::worker::Fallback::default());
+        let probe = rt.worker_stats().probe.expect("probed");
+        println!("child: probe before denial: {probe}");
+        sandbox::deny_thread_creation().expect("seccomp filter installs");
+        let (value, path) = rt.block_on(async {
+            let mut handle = spawn_blocking(|| 6 * 7);
+            ((&mut handle).await.expect("no panic"), handle.execution())
+        });
+        assert_eq!(path, Some(Execution::Inline(InlineReason::ThreadsRefused)));
+        println!("child: job ran Inline(ThreadsRefused), result {value}");
+        let warnings = super::logged_here(log::Level::Warn);
+        assert_eq!(warnings.len(), 1, "{warnings:#?}");
+        println!("child: 1 warning: {}", warnings[0]);
+        let rt = super::runtime_with(evloop::worker::Fallback::default());
+        let probe = rt.worker_stats().probe.expect("probed");
+        assert_eq!(probe.mode, Mode::Inline);
+        println!("child: probe after denial: {probe}");
+    }
+
+    /// Runs this test alone in a child process; returns (success, stdout, stderr).
+    fn run_child() -> (bool, String, String) {
+        let exe = std::env::current_exe().expect("the test binary knows its path");
+        let mut child = Command::new(exe)
+            .args(["--exact", NAME, "--nocapture", "--test-threads=1"])
+            .env(CHILD_ENV, "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the test binary can start itself");
+        // Read both pipes on threads, so a chatty child never blocks on a full pipe.
+        let drain = |mut pipe: Box<dyn Read + Send>| {
+            thread::spawn(move || {
+                let mut text = String::new();
+                pipe.read_to_string(&mut text).expect("UTF-8 output");
+                text
+            })
+        };
+        let stdout = drain(Box::new(child.stdout.take().expect("piped")));
+        let stderr = drain(Box::new(child.stderr.take().expect("piped")));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("child status readable") {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("child still running after 60 s: killed");
+            }
+            thread::sleep(Duration::from_millis(10)); // polling the child's exit, not syncing
+        };
+        let out = stdout.join().expect("reader ends");
+        let err = stderr.join().expect("reader ends");
+        (status.success(), out, err)
+    }
 }

@@ -34,7 +34,8 @@
 //! ## Making thread creation fail
 //!
 //! [`Deny`] refuses threads inside the process (a portable simulation: every platform, Miri, every
-//! test run); `evloop::sandbox::deny_thread_creation()` makes the real OS refuse with seccomp.
+//! test run); [`deny_thread_creation`](crate::sandbox::deny_thread_creation) makes the real OS
+//! refuse, with seccomp.
 //! `worker/spawner.rs` explains the difference.
 //!
 //! ## The deadlock trap

@@ -18,7 +18,7 @@ use std::fmt;
 use std::io;
 use std::sync::Mutex;
 
-use super::diagnosis::SpawnDiagnosis;
+use super::diagnosis::{SpawnDiagnosis, SpawnFailure, cgroup_hint};
 
 /// Where the next blocking job will run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,17 +70,30 @@ impl fmt::Display for Probe {
     }
 }
 
-/// "thread creation refused: <os error>", and the diagnosis: "<meaning>; check <where>".
+/// "thread creation refused: <os error>", and the diagnosis: "<meaning>; check <where>", plus the
+/// pids cgroup's numbers when a task limit is the likely cause and they can be read.
 pub(crate) fn refusal(error: &io::Error) -> (String, String) {
     let diagnosis = SpawnDiagnosis::from_error(error);
+    let mut explained = format!(
+        "{}; check {}",
+        diagnosis.meaning(),
+        diagnosis.what_to_check()
+    );
+    if matches!(diagnosis.failure, SpawnFailure::ResourceLimit)
+        && let Some(hint) = pids_hint()
+    {
+        explained.push_str(&format!(" ({hint})"));
+    }
     (
         format!("thread creation refused: {}", diagnosis.os_error),
-        format!(
-            "{}; check {}",
-            diagnosis.meaning(),
-            diagnosis.what_to_check()
-        ),
+        explained,
     )
+}
+
+/// "pids.current 512 of pids.max 512 in /sys/fs/cgroup/...", read from the cgroup files.
+fn pids_hint() -> Option<String> {
+    // Miri's isolation refuses file reads (and would stop the test); there is no cgroup to read.
+    if cfg!(miri) { None } else { cgroup_hint() }
 }
 
 /// The probe's reason line: "thread creation refused: <os error> (<meaning>; check <where>)".

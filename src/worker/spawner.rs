@@ -9,8 +9,8 @@
 //! process, with the error the OS gives (`EAGAIN`, "Resource temporarily unavailable (os error
 //! 11)"), on every platform and under Miri, so both worker paths — offload and fallback — run in
 //! every `cargo test`. It only fools the pool it is given to. To make the *real* OS refuse, for
-//! every thread of the process, use `evloop::sandbox::deny_thread_creation()`, which installs a
-//! seccomp filter (Linux only; tests run it in a child process).
+//! every thread of the process, use [`deny_thread_creation`](crate::sandbox::deny_thread_creation),
+//! which installs a seccomp filter (Linux only; tests run it in a child process).
 //!
 //! ```text
 //!  ThreadPool ── spawn(name, body) ──► OsThreads ──► std::thread::Builder ──► clone(2)

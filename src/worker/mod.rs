@@ -129,6 +129,33 @@ pub fn default_worker() -> Box<dyn Worker> {
     Box::new(Fallback::default())
 }
 
+/// A worker chosen by name, as the examples' `--worker threads|inline|fallback` flag does:
+/// `threads` is a bare [`ThreadPool`] (jobs fail when no thread can be had), `inline` is
+/// [`Inline`] (every job blocks the loop, on purpose), `fallback` is the default [`Fallback`].
+pub fn by_name(name: &str) -> Option<Box<dyn Worker>> {
+    match name {
+        "threads" => Some(Box::new(ThreadPool::new())),
+        "inline" => Some(Box::new(Inline::new())),
+        "fallback" => Some(default_worker()),
+        _ => None,
+    }
+}
+
+/// A boxed worker is a worker, so `Builder::worker(worker::by_name("inline")?)` reads naturally.
+impl Worker for Box<dyn Worker> {
+    fn submit(&self, job: Job, room: Option<&Waker>) -> Result<Execution, Refused> {
+        (**self).submit(job, room)
+    }
+
+    fn probe(&self) -> Probe {
+        (**self).probe()
+    }
+
+    fn stats(&self) -> WorkerStats {
+        (**self).stats()
+    }
+}
+
 /// The current runtime's worker statistics.
 ///
 /// # Panics

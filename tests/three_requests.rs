@@ -33,19 +33,38 @@ fn config(name: &str, lock: bool) -> Config {
 fn offload_overlaps_the_calls_and_keeps_the_heartbeat_on_time() {
     let out = scenario::run(&config("offload", false), Box::new(ThreadPool::new())).unwrap();
     assert_eq!((out.offloaded, out.inline, out.failed), (3, 0, 0));
-    assert!(out.total < 2 * WORK, "calls should overlap: {:?}", out.total);
-    assert!(out.worst_lag < WORK / 4, "heartbeat late: {:?}", out.worst_lag);
+    assert!(
+        out.total < 2 * WORK,
+        "calls should overlap: {:?}",
+        out.total
+    );
+    assert!(
+        out.worst_lag < WORK / 4,
+        "heartbeat late: {:?}",
+        out.worst_lag
+    );
 }
 
 #[test]
 fn offload_under_the_lock_serialises_but_keeps_the_loop_free() {
     let out = scenario::run(&config("offload-lock", true), Box::new(ThreadPool::new())).unwrap();
     assert_eq!((out.offloaded, out.inline), (3, 0));
-    assert!(out.total >= 3 * WORK, "the lock serialises: {:?}", out.total);
-    assert!(out.worst_lag < WORK / 4, "heartbeat late: {:?}", out.worst_lag);
+    assert!(
+        out.total >= 3 * WORK,
+        "the lock serialises: {:?}",
+        out.total
+    );
+    assert!(
+        out.worst_lag < WORK / 4,
+        "heartbeat late: {:?}",
+        out.worst_lag
+    );
     let spans = &out.requests;
     for pair in spans.windows(2) {
-        assert!(pair[1].work_start >= pair[0].work_end, "one call at a time: {spans:?}");
+        assert!(
+            pair[1].work_start >= pair[0].work_end,
+            "one call at a time: {spans:?}"
+        );
     }
 }
 
@@ -54,7 +73,11 @@ fn fallback_under_the_lock_takes_as_long_but_blocks_the_heartbeat() {
     let denied = Fallback::new(ThreadPool::builder().spawner(Deny::always()).build());
     let out = scenario::run(&config("fallback", true), Box::new(denied)).unwrap();
     assert_eq!((out.offloaded, out.inline), (0, 3));
-    assert!(out.total >= 3 * WORK, "same serialised work: {:?}", out.total);
+    assert!(
+        out.total >= 3 * WORK,
+        "same serialised work: {:?}",
+        out.total
+    );
     assert!(
         out.worst_lag >= WORK * 4 / 5,
         "the loop was blocked for each call: {:?}",
@@ -62,7 +85,9 @@ fn fallback_under_the_lock_takes_as_long_but_blocks_the_heartbeat() {
     );
     assert!(out.probe.contains("runs inline"), "{}", out.probe);
     let line = scenario::summary_line(&config("fallback", true), "fallback", &out);
-    assert!(line.starts_with("scenario=fallback worker=fallback lock=true requests=3 work_ms=200 "));
+    assert!(
+        line.starts_with("scenario=fallback worker=fallback lock=true requests=3 work_ms=200 ")
+    );
     assert!(line.ends_with("offloaded=0 inline=3 failed=0"), "{line}");
 }
 

@@ -16,7 +16,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use evloop::sync::Mutex;
+use evloop::sync::{ContentionStats, Mutex};
 use evloop::time::{interval, sleep};
 use evloop::worker::{Execution, Worker};
 use evloop::{Runtime, spawn_named};
@@ -77,7 +77,7 @@ pub fn run(config: &Config, worker: Box<dyn Worker>) -> std::io::Result<Outcome>
         .worker_stats()
         .probe
         .map_or_else(|| "not probed".to_string(), |p| p.to_string());
-    let (requests, ticks, total) = rt.block_on(drive(config.clone()));
+    let (requests, ticks, total, contention) = rt.block_on(drive(config.clone()));
     let worst_lag = ticks
         .iter()
         .map(|t| t.ran.saturating_sub(t.due))
@@ -94,12 +94,17 @@ pub fn run(config: &Config, worker: Box<dyn Worker>) -> std::io::Result<Outcome>
         total,
         worst_lag,
         probe,
-        stats: format!("{}\n{}", rt.stats(), rt.worker_stats()),
+        stats: format!(
+            "{}\n{}\nexecution lock: {contention}",
+            rt.stats(),
+            rt.worker_stats()
+        ),
     })
 }
 
-/// The scenario itself, on the loop: the heartbeat plus the requests.
-async fn drive(config: Config) -> (Vec<RequestSpan>, Vec<Tick>, Duration) {
+/// The scenario itself, on the loop: the heartbeat plus the requests. Returns the spans, the
+/// ticks, the total time and the execution lock's contention.
+async fn drive(config: Config) -> (Vec<RequestSpan>, Vec<Tick>, Duration, ContentionStats) {
     let start = Instant::now();
     let ticks = Rc::new(RefCell::new(Vec::new()));
     let done = Rc::new(Cell::new(false));
@@ -126,7 +131,7 @@ async fn drive(config: Config) -> (Vec<RequestSpan>, Vec<Tick>, Duration) {
     done.set(true);
     heartbeat.await.expect("the heartbeat does not panic");
     let ticks = ticks.take();
-    (spans, ticks, total)
+    (spans, ticks, total, lock.contention())
 }
 
 /// One request: arrive, take the lock (if any), call the model through `spawn_blocking`.

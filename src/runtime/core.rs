@@ -15,7 +15,8 @@
 //!
 //! ```text
 //!  run_ready_tasks   poll the tasks that were ready when the turn began (not the ones they wake)
-//!  park              reactor: epoll_wait(timeout = 0 if work is ready, else time to next timer)
+//!  park              reactor: epoll_wait(timeout = 0 if work is ready, else time to next timer);
+//!                    while work is ready, only once per EVENT_INTERVAL polls
 //!  after_park        move remote wakes into the run queue; fire due timers
 //! ```
 
@@ -62,7 +63,21 @@ pub(crate) struct Core {
     remote_buf: RefCell<Vec<TaskId>>,
     /// Reused buffer for timer wakers due this turn.
     due_buf: RefCell<Vec<Waker>>,
+    /// The poll count when the reactor was last asked for events (see [`EVENT_INTERVAL`]).
+    polls_at_reactor_check: Cell<u64>,
 }
+
+/// While tasks are ready, the reactor is checked for I/O at most once per this many polls.
+///
+/// Checking costs an `epoll_wait` syscall even with a zero timeout: several times the cost of
+/// polling a small task. A loop that checked on every turn would, when two tasks bounce a value
+/// back and forth (one poll per turn), spend more time asking the kernel for nothing than running
+/// tasks. So a busy loop checks every 61 polls, like tokio's current-thread scheduler (its
+/// `event_interval`, same value): I/O readiness waits at most 61 polls, so a task that wakes
+/// itself forever still cannot starve sockets. Timers and wakes from other threads need no
+/// syscall (the clock is read after every poll; the remote queue is a mutex) and are still
+/// handled every turn. An idle loop always goes to the reactor, to sleep there.
+pub(crate) const EVENT_INTERVAL: u64 = 61;
 
 impl Core {
     /// Creates the loop state: the selector, its interrupt and empty queues.
@@ -80,6 +95,7 @@ impl Core {
             counters: Counters::default(),
             remote_buf: RefCell::new(Vec::new()),
             due_buf: RefCell::new(Vec::new()),
+            polls_at_reactor_check: Cell::new(0),
         })
     }
 
@@ -239,10 +255,21 @@ impl Core {
     }
 
     /// Sleeps in the reactor until an event, an interrupt, or the next timer; never when work is
-    /// already waiting.
+    /// already waiting. While work is waiting the reactor is only *peeked at* (timeout 0), and
+    /// only once every [`EVENT_INTERVAL`] polls.
     pub(crate) fn park(&self) -> std::io::Result<Duration> {
+        let busy = self.has_ready_work();
+        let polls = self.counters.polls.get();
+        if busy && polls - self.polls_at_reactor_check.get() < EVENT_INTERVAL {
+            // Tasks are waiting and I/O was checked recently: skip the syscall. The loop clock was
+            // read at the end of the last poll, so timers still fire on time in `after_park`.
+            Counters::bump(&self.counters.turns);
+            log::trace!("turn: reactor skipped, {} ready", self.run_queue.len());
+            return Ok(Duration::ZERO);
+        }
+        self.polls_at_reactor_check.set(polls);
         let now = Instant::now();
-        let timeout = if self.has_ready_work() {
+        let timeout = if busy {
             Some(Duration::ZERO)
         } else {
             self.timers.borrow().timeout(now)

@@ -85,6 +85,15 @@ impl Shared {
         }
     }
 
+    /// True if another thread may have left ids in the remote queue since the last `take_remote`.
+    ///
+    /// A pusher sets `interrupt_pending` *after* pushing, so a push this check misses has not
+    /// raised the flag yet; it will, and the loop sees it at its next turn (an idle loop is woken
+    /// by the eventfd that the same push writes). No wake is lost, only noticed one turn later.
+    pub(crate) fn has_remote_wakes(&self) -> bool {
+        self.interrupt_pending.load(Ordering::Acquire)
+    }
+
     /// Moves all remotely woken ids into `into` (called by the loop after every park).
     ///
     /// The flag is cleared *before* the queue is drained: a wake that lands after the drain then

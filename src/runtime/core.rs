@@ -304,6 +304,9 @@ impl Core {
 
     /// Moves ids woken by other threads onto the run queue.
     fn take_remote_wakes(&self) {
+        if !self.shared.has_remote_wakes() {
+            return; // one atomic load instead of a mutex lock on every turn
+        }
         let mut ids = std::mem::take(&mut *self.remote_buf.borrow_mut());
         self.shared.take_remote(&mut ids);
         let woken_at = self.clock.get();
@@ -317,11 +320,17 @@ impl Core {
 
     /// Wakes every timer due by the loop clock.
     fn fire_timers(&self) {
-        let mut due = std::mem::take(&mut *self.due_buf.borrow_mut());
-        let lateness = self
+        let now = self.clock.get();
+        if self
             .timers
-            .borrow_mut()
-            .take_due(self.clock.get(), &mut due);
+            .borrow()
+            .next_deadline()
+            .is_none_or(|next| next > now)
+        {
+            return; // the common case on a busy loop: nothing due, so no buffer to juggle
+        }
+        let mut due = std::mem::take(&mut *self.due_buf.borrow_mut());
+        let lateness = self.timers.borrow_mut().take_due(now, &mut due);
         if lateness > self.counters.worst_timer_lateness.get() {
             self.counters.worst_timer_lateness.set(lateness);
         }

@@ -365,7 +365,7 @@ impl Core {
             longest_poll: c.longest_poll.get(),
             longest_poll_task: c.longest_poll_by.get(),
             worst_timer_lateness: c.worst_timer_lateness.get(),
-            lag: c.lag.get(),
+            lag: *c.lag.borrow(),
         }
     }
 

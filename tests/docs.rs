@@ -63,8 +63,15 @@ fn every_source_path_and_function_named_in_the_docs_exists() {
             }
         }
     }
-    assert!(checked > 20, "the docs should point into the source ({checked} references)");
-    assert!(missing.is_empty(), "stale references:\n{}", missing.join("\n"));
+    assert!(
+        checked > 20,
+        "the docs should point into the source ({checked} references)"
+    );
+    assert!(
+        missing.is_empty(),
+        "stale references:\n{}",
+        missing.join("\n")
+    );
 }
 
 #[test]

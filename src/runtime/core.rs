@@ -128,7 +128,7 @@ impl Core {
             slot: entry.key(),
             seq,
         };
-        let task = Arc::new(TaskCell::new(id, Arc::clone(&self.shared), future, meta));
+        let task = TaskCell::new(id, Arc::clone(&self.shared), future, meta);
         entry.insert(task.clone());
         drop(tasks);
         Counters::bump(&self.counters.spawned);
@@ -195,7 +195,7 @@ impl Core {
         let start = self.clock.get();
         self.counters
             .record_lag(start.saturating_duration_since(notified.woken_at));
-        let result = Arc::clone(&task).run();
+        let result = task.run();
         self.record_poll(start, Some(&*task));
         if result != RunResult::Pending {
             self.finish_task(&*task, result);

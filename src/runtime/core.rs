@@ -41,8 +41,9 @@ use crate::waker::Shared;
 
 /// The state of one event loop.
 pub(crate) struct Core {
-    /// Live tasks; a task's `TaskId::slot` is its index here.
-    tasks: RefCell<Slab<Arc<dyn RawTask>>>,
+    /// Live tasks; a task's `TaskId::slot` is its index here. A slot is `None` while its task is
+    /// being polled: `run_task` moves the `Arc` out for the poll and back in after it (see there).
+    tasks: RefCell<Slab<Option<Arc<dyn RawTask>>>>,
     /// Ids of woken tasks, in wake order.
     run_queue: RunQueue,
     /// Pending timers (`Sleep`s that returned `Pending`).
@@ -129,7 +130,7 @@ impl Core {
             seq,
         };
         let task = TaskCell::new(id, Arc::clone(&self.shared), future, meta);
-        entry.insert(task.clone());
+        entry.insert(Some(task.clone()));
         drop(tasks);
         Counters::bump(&self.counters.spawned);
         if log::log_enabled!(log::Level::Debug) {
@@ -181,11 +182,18 @@ impl Core {
     }
 
     /// Polls one task, unless its id is stale. Returns true if a poll ran.
+    ///
+    /// The poll may spawn, which needs the slab, so the task cannot stay borrowed from it. Rather
+    /// than clone its `Arc` (two atomic instructions per poll, as costly as a small poll), the
+    /// `Arc` is *moved* out of its slot and back in after the poll. The slot stays occupied
+    /// (`None`), so it cannot be reused meanwhile.
     fn run_task(&self, notified: Notified) -> bool {
         let id = notified.id;
         // Stale-id check: the slot must hold the task with the same spawn number (task/id.rs).
-        let task = match self.tasks.borrow().get(id.slot) {
-            Some(task) if task.header().id.seq == id.seq => Arc::clone(task),
+        let task = match self.tasks.borrow_mut().get_mut(id.slot) {
+            Some(slot) if slot.as_ref().is_some_and(|t| t.header().id.seq == id.seq) => {
+                slot.take().expect("just checked")
+            }
             _ => return false,
         };
         // Clear before polling, so that a wake during the poll queues the task again.
@@ -197,17 +205,18 @@ impl Core {
             .record_lag(start.saturating_duration_since(notified.woken_at));
         let result = task.run();
         self.record_poll(start, Some(&*task));
-        if result != RunResult::Pending {
-            self.finish_task(&*task, result);
+        if result == RunResult::Pending {
+            self.tasks.borrow_mut()[id.slot] = Some(task);
+        } else {
+            self.finish_task(task, result);
         }
         true
     }
 
     /// Bookkeeping after a task ended: free its slot, count it, log it.
-    fn finish_task(&self, task: &dyn RawTask, result: RunResult) {
+    fn finish_task(&self, task: Arc<dyn RawTask>, result: RunResult) {
         let id = task.header().id;
-        let removed = self.tasks.borrow_mut().try_remove(id.slot);
-        drop(removed); // the Arc; the JoinHandle (if any) still holds the output
+        self.tasks.borrow_mut().remove(id.slot); // the slot is empty: its task was lent to the poll
         let counter = match result {
             RunResult::Completed => &self.counters.completed,
             RunResult::Panicked => &self.counters.panicked,
@@ -219,6 +228,7 @@ impl Core {
             RunResult::Panicked => log::warn!("{id} ({}) panicked", task.meta()),
             _ => log::debug!("{id} {result:?}"),
         }
+        drop(task); // the JoinHandle (if any) still holds the output
     }
 
     /// Measures the poll that started at `start`: advances the loop clock, tracks the longest
@@ -373,7 +383,8 @@ impl Core {
     /// spawn); then drops queued ids, timers and stored wakers.
     pub(crate) fn shutdown(&self) {
         loop {
-            let tasks: Vec<Arc<dyn RawTask>> = self.tasks.borrow_mut().drain().collect();
+            // No slot is lent out here: shutdown never runs inside a poll.
+            let tasks: Vec<Arc<dyn RawTask>> = self.tasks.borrow_mut().drain().flatten().collect();
             if tasks.is_empty() {
                 break;
             }

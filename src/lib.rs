@@ -18,6 +18,7 @@
 //! | `timer.rs`, [`time`] | deadlines → the reactor's timeout; `sleep`, `timeout`, `interval` |
 //! | `reactor.rs` | `mio::Poll`, one slot per socket, edge-triggered readiness |
 //! | `stats.rs` | counters, lag histogram, the blocked-loop warning |
+//! | [`sync`] | the async `Mutex` (the execution lock), `oneshot`, `mpsc` |
 //!
 //! `docs/architecture.md` draws one turn of the loop with the file and function of each step.
 #![warn(clippy::undocumented_unsafe_blocks)]
@@ -25,6 +26,7 @@
 #![warn(missing_docs)]
 
 pub mod runtime;
+pub mod sync;
 pub mod task;
 pub mod time;
 

@@ -94,6 +94,11 @@ impl fmt::Display for TaskMeta {
 }
 
 /// Where a task is in its life (see the state diagram in the module docs).
+///
+/// Always inspect it through `&mut` (`borrow_mut`), never through `&`: the future may hold
+/// references into itself (an `async fn` borrowing its own locals across an `.await`), and a shared
+/// reference to the whole future would, under Rust's aliasing rules, invalidate those. A `&mut` to
+/// a `!Unpin` future is exempt from that rule; Miri checks it (`tests/sync.rs` found the bug).
 enum Stage<F: Future> {
     /// Still running; holds the future.
     Running(F),
@@ -276,7 +281,7 @@ impl<F: Future + 'static> RawTask for TaskCell<F> {
     }
 
     fn shutdown(&self) {
-        if matches!(*self.stage.borrow(), Stage::Running(_)) {
+        if matches!(&mut *self.stage.borrow_mut(), Stage::Running(_)) {
             self.finish(Err(JoinError::cancelled()));
         }
     }
@@ -307,7 +312,7 @@ impl<F: Future + 'static> JoinTarget<F::Output> for TaskCell<F> {
         let Ok(mut stage) = self.stage.try_borrow_mut() else {
             return Poll::Pending;
         };
-        if matches!(*stage, Stage::Running(_)) {
+        if matches!(&mut *stage, Stage::Running(_)) {
             // Not done: remember who to wake (keeping the old waker when it is the same task).
             let waker = match self.join_waker.take() {
                 Some(w) if w.will_wake(cx.waker()) => w,
@@ -331,8 +336,8 @@ impl<F: Future + 'static> JoinTarget<F::Output> for TaskCell<F> {
     }
 
     fn is_finished(&self) -> bool {
-        match self.stage.try_borrow() {
-            Ok(stage) => !matches!(*stage, Stage::Running(_)),
+        match self.stage.try_borrow_mut() {
+            Ok(mut stage) => !matches!(&mut *stage, Stage::Running(_)),
             Err(_) => false, // being polled right now: running
         }
     }
@@ -341,7 +346,7 @@ impl<F: Future + 'static> JoinTarget<F::Output> for TaskCell<F> {
         self.join_interest.set(false);
         self.join_waker.set(None);
         if let Ok(mut stage) = self.stage.try_borrow_mut()
-            && matches!(*stage, Stage::Finished(_))
+            && matches!(&mut *stage, Stage::Finished(_))
         {
             // Keep the promise: the output is dropped here, on the loop thread.
             let output = std::mem::replace(&mut *stage, Stage::Consumed);

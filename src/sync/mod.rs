@@ -1,0 +1,51 @@
+//! Synchronisation between tasks (and threads): the execution lock and channels.
+//!
+//! | module | what it gives |
+//! | --- | --- |
+//! | [`Mutex`] (`sync/mutex.rs`) | the *execution lock*: one task at a time in a critical section, FIFO, with contention stats |
+//! | [`oneshot`] (`sync/oneshot.rs`) | one value, once: a worker thread's reply to a waiting task |
+//! | [`mpsc`] (`sync/mpsc.rs`) | a stream of values from many senders, bounded (back-pressure) or unbounded |
+//! | `sync/waiting.rs` | how all three keep the wakers of the tasks that wait on them |
+//!
+//! ## One pattern, three times
+//!
+//! Each primitive is a small state behind a `std::sync::Mutex`, plus the wakers of the tasks that
+//! found the state unfavourable:
+//!
+//! ```text
+//!  poll ─► lock state ─► can proceed? ──yes──► change state ─► unlock ─► wake whoever it freed
+//!                              │                                           (after unlocking!)
+//!                              no
+//!                              ▼
+//!                  leave cx.waker() in the state ─► unlock ─► Pending
+//!                  (will_wake: keep the stored one if it wakes the same task)
+//! ```
+//!
+//! Three rules keep this correct:
+//!
+//! 1. **Wake after unlocking.** The woken task may run at once on another thread, and the first
+//!    thing it does is take the same lock; waking under the lock would make it block on us.
+//! 2. **Run no foreign code under the lock.** Values are dropped after unlocking (a value's drop
+//!    may touch the same channel, and a std lock taken twice on one thread deadlocks).
+//! 3. **A dropped future passes on what it was given.** A waiting future may be dropped at any
+//!    time (timeout, abort). If it was already granted the lock or a buffer slot, its `Drop`
+//!    hands that on to the next waiter, so no wake-up is lost.
+//!
+//! ## Why a std lock in a single-threaded runtime
+//!
+//! Tasks on one loop never race, so a `RefCell` would do for them. But a worker thread completes
+//! a `oneshot`, a guard may be sent to a worker thread, and a `Sender` may be cloned into a
+//! callback on another thread. An uncontended `std::sync::Mutex` costs one atomic
+//! compare-and-swap to lock and one swap to unlock, and no system call. Tokio instead uses
+//! lock-free atomics and intrusive lists for its hottest paths; that is faster under heavy
+//! cross-thread contention and much harder to read.
+
+pub mod mpsc;
+mod mutex;
+pub mod oneshot;
+mod waiting;
+
+#[cfg(test)]
+mod test_waker;
+
+pub use mutex::{ContentionStats, Lock, Mutex, MutexGuard};

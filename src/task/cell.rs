@@ -393,7 +393,11 @@ mod tests {
             Poll::<()>::Pending
         }));
         assert_eq!(task.run(), RunResult::Pending);
-        assert_eq!(Arc::strong_count(&task), 3, "ours, the own waker, the kept clone");
+        assert_eq!(
+            Arc::strong_count(&task),
+            3,
+            "ours, the own waker, the kept clone"
+        );
         task.shutdown();
         assert_eq!(Arc::strong_count(&task), 2, "ours and the kept clone");
         drop(kept.take());

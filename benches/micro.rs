@@ -11,9 +11,10 @@
 //!               JoinHandles awaited. evloop has a single `spawn`, which already takes futures
 //!               that are not `Send` (tokio's `spawn_local`); both rows therefore run the same
 //!               code, one after the other, so each lines up with its tokio counterpart.
-//!   pingpong -> pingpong_join: one task spawns an empty task and awaits its JoinHandle, N times
-//!               in sequence. (tokio's `pingpong` row, two tasks bouncing a token through mpsc(1)
-//!               channels, needs `evloop::sync`, which is not on main yet.)
+//!   pingpong -> pingpong: two spawned tasks bounce a token N times through two
+//!               `evloop::sync::mpsc` channels of capacity 1; op = one round trip = 2 wake-ups.
+//!               pingpong_join: one task spawns an empty task and awaits its JoinHandle, N times
+//!               in sequence.
 //!   timers   -> timers: N tasks each sleep a pseudo-random 0..=50 ms (same generator and seed as
 //!               micro-tokio); ns_per_op = (wall - 50 ms) / N, plus bytes_per_timer from VmHWM.
 //! ```
@@ -30,6 +31,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use evloop::Runtime;
+use evloop::sync::mpsc;
 
 fn main() {
     env_logger::init();
@@ -76,9 +78,11 @@ fn bench_spawn(n: usize, warm: usize) {
     row("spawn", n, rt.block_on(spawn_and_join(n)), "");
 }
 
-/// `pingpong_join` row (the `pingpong` row waits for `evloop::sync`).
+/// `pingpong` and `pingpong_join` rows.
 fn bench_pingpong(n: usize, warm: usize) {
     let rt = rt();
+    rt.block_on(pingpong(warm));
+    row("pingpong", n, rt.block_on(pingpong(n)), " hops_per_op=2");
     rt.block_on(pingpong_join(warm));
     row("pingpong_join", n, rt.block_on(pingpong_join(n)), "");
 }
@@ -95,6 +99,35 @@ async fn spawn_and_join(n: usize) -> Duration {
             .expect("a trivial task neither panics nor is aborted");
     }
     t.elapsed()
+}
+
+/// Two tasks bounce a counter `n` times through two channels of capacity 1.
+async fn pingpong(n: usize) -> Duration {
+    let (to_pong, mut pong_rx) = mpsc::channel::<usize>(1);
+    let (to_ping, mut ping_rx) = mpsc::channel::<usize>(1);
+    let pong = evloop::spawn(async move {
+        while let Some(v) = pong_rx.recv().await {
+            if to_ping.send(v + 1).await.is_err() {
+                break;
+            }
+        }
+    });
+    let ping = evloop::spawn(async move {
+        let t = Instant::now();
+        let mut v = 0;
+        for _ in 0..n {
+            to_pong
+                .send(v)
+                .await
+                .expect("pong receives until ping is done");
+            v = ping_rx.recv().await.expect("pong answers every value");
+        }
+        assert_eq!(v, n);
+        t.elapsed()
+    });
+    let elapsed = ping.await.expect("ping neither panics nor is aborted");
+    pong.await.expect("pong ends when ping's sender is dropped");
+    elapsed
 }
 
 /// One task spawns an empty task and awaits its handle, `n` times in sequence.

@@ -17,6 +17,10 @@
 //!               in sequence.
 //!   timers   -> timers: N tasks each sleep a pseudo-random 0..=50 ms (same generator and seed as
 //!               micro-tokio); ns_per_op = (wall - 50 ms) / N, plus bytes_per_timer from VmHWM.
+//!   costs    -> (evloop only) what the loop's building blocks cost on this machine, N times each:
+//!               instant_now (`Instant::now()`, the loop's clock read), coarse_clock
+//!               (`CLOCK_MONOTONIC_COARSE`, the kernel's last tick), arc_clone_drop (one
+//!               reference count up and down: two atomic read-modify-writes).
 //! ```
 //!
 //! Every measured run is preceded by a warm-up run of min(N, 10 000) on the same runtime, as in
@@ -44,7 +48,7 @@ fn main() {
         args.first(),
         args.get(1).and_then(|a| a.parse::<usize>().ok()),
     ) else {
-        eprintln!("usage: cargo bench --bench micro -- spawn|pingpong|timers N");
+        eprintln!("usage: cargo bench --bench micro -- spawn|pingpong|timers|costs N");
         std::process::exit(2)
     };
     if n == 0 || n > 10_000_000 {
@@ -56,6 +60,7 @@ fn main() {
         "spawn" => bench_spawn(n, warm),
         "pingpong" => bench_pingpong(n, warm),
         "timers" => bench_timers(n),
+        "costs" => bench_costs(n),
         _ => {
             eprintln!("unknown workload {workload}");
             std::process::exit(2)
@@ -178,6 +183,35 @@ fn bench_timers(n: usize) {
             wall.as_secs_f64() * 1e3
         ),
     );
+}
+
+/// `costs` rows: the price of the loop's building blocks, each in a tight loop.
+fn bench_costs(n: usize) {
+    let t = Instant::now();
+    for _ in 0..n {
+        black_box(Instant::now());
+    }
+    row("instant_now", n, t.elapsed(), "");
+
+    let t = Instant::now();
+    for _ in 0..n {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `ts` is a valid, writable timespec and CLOCK_MONOTONIC_COARSE exists on every
+        // Linux since 2.6.32; the call writes only into `ts`.
+        let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
+        black_box((rc, ts.tv_nsec));
+    }
+    row("coarse_clock", n, t.elapsed(), "");
+
+    let shared = std::sync::Arc::new(0u64);
+    let t = Instant::now();
+    for _ in 0..n {
+        drop(black_box(std::sync::Arc::clone(&shared)));
+    }
+    row("arc_clone_drop", n, t.elapsed(), "");
 }
 
 /// Prints one row in micro-tokio's format.

@@ -17,10 +17,10 @@
 # would: only errors enabled. The poll counter stays in every variant because the reactor check
 # interval (EVENT_INTERVAL) counts polls.
 #
-# It runs full and every variant back to back, REPS times, pinned to CPU $CPU, and prints per row
-# the median ns_per_op of each and, per variant, the median (min-max over reps) of full/variant,
-# and the ratio of the fastest runs ("mins", the least disturbed by other load on the machine):
-# the cost of what the variant removes is (full/variant - 1).
+# It runs full and every variant back to back (in a rotating order), REPS times, pinned to CPU
+# $CPU, and prints per row the median ns_per_op of each and, per variant, the median (min-max
+# over reps) of full/variant, and the ratio of the fastest runs ("mins", the least disturbed by
+# other load on the machine): the cost of what the variant removes is (full/variant - 1).
 #
 # Environment: REPS (default 5), CPU (default 0), VARIANTS (default "clock none nolog"),
 # SCRATCH (default ${TMPDIR:-/tmp}/evloop-overhead).
@@ -91,9 +91,14 @@ echo "# reps=$REPS cpu=$CPU load: $(cut -d' ' -f1-3 /proc/loadavg)"
 rows=$(mktemp)
 trap 'rm -f "$rows"' EXIT
 args=("$@")
+order=(full $VARIANTS)
 for rep in $(seq 1 "$REPS"); do
     for ((i = 0; i < ${#args[@]}; i += 2)); do
-        for v in full $VARIANTS; do
+        # Rotate the order each rep: the first process of a cycle runs faster or slower than the
+        # rest (page faults of a 100k-task run depend on what the previous process left), and
+        # that must not always land on the same build.
+        for ((k = 0; k < ${#order[@]}; k++)); do
+            v=${order[(k + rep) % ${#order[@]}]}
             taskset -c "$CPU" "${bin[$v]}" "${args[i]}" "${args[i + 1]}" | sed "s/^/$v $rep /" >>"$rows"
         done
     done

@@ -4,8 +4,9 @@
 # Usage:  scripts/bench-compare.sh [WORKLOAD N]...      (default: spawn, pingpong, timers 100000)
 #   e.g.  REPS=5 scripts/bench-compare.sh spawn 100000 pingpong 100000
 #
-# For each repetition and workload it runs micro-tokio and then evloop, back to back, pinned to
-# CPU $CPU (default 0; the offload workload is not pinned: it needs its worker threads). Rows with
+# For each repetition and workload it runs micro-tokio and evloop back to back (alternating which
+# goes first), pinned to CPU $CPU (default 0; the offload workload is not pinned: it needs its
+# worker threads). Rows with
 # the same name are paired within a repetition, and the script prints per row:
 #   tokio and evloop ns_per_op (median over reps), the ratio evloop/tokio of each rep (median and
 #   min-max): < 1.0 means evloop takes less time per op.
@@ -68,8 +69,11 @@ run() { # runtime workload n rep
 for rep in $(seq 1 "$REPS"); do
     args=("$@")
     for ((i = 0; i < ${#args[@]}; i += 2)); do
-        run tokio "${args[i]}" "${args[i + 1]}" "$rep"
-        run evloop "${args[i]}" "${args[i + 1]}" "$rep"
+        # Alternate who goes first: the first of two back-to-back runs can be systematically
+        # faster or slower (what the previous process left in memory), by ~5 % on spawn.
+        if ((rep % 2)); then first=tokio second=evloop; else first=evloop second=tokio; fi
+        run $first "${args[i]}" "${args[i + 1]}" "$rep"
+        run $second "${args[i]}" "${args[i + 1]}" "$rep"
     done
 done
 

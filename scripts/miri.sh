@@ -18,4 +18,4 @@ cargo +nightly miri setup
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target/miri}"
 # Isolation stays on: Miri's clock is then virtual, which keeps its runs deterministic.
 export MIRIFLAGS="${MIRIFLAGS:-}"
-cargo +nightly miri test "$@"
+cargo +nightly miri test --no-fail-fast "$@"

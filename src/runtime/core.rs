@@ -233,30 +233,51 @@ impl Core {
 
     /// Measures the poll that started at `start`: advances the loop clock, tracks the longest
     /// poll, and names a poll that held the loop longer than the slow-poll threshold.
+    ///
+    /// This runs after every poll, so it is kept small enough to inline; the rare paths (a new
+    /// longest poll, a slow poll) are functions of their own, marked `#[cold]`.
+    #[inline]
     pub(crate) fn record_poll(&self, start: Instant, task: Option<&dyn RawTask>) {
         let end = Instant::now();
         self.clock.set(end);
         Counters::bump(&self.counters.polls);
         let took = end.saturating_duration_since(start);
         if took > self.counters.longest_poll.get() {
-            self.counters.longest_poll.set(took);
-            self.counters
-                .longest_poll_by
-                .set(task.map(|t| t.header().id.seq));
+            self.record_longest_poll(took, task);
         }
         if let Some(threshold) = self.config.slow_poll_threshold
             && took >= threshold
         {
-            Counters::bump(&self.counters.slow_polls);
-            let who: Cow<'_, str> = match task {
-                Some(t) => format!("{} ({})", t.header().id, t.meta()).into(),
-                None => "the block_on future".into(),
-            };
-            log::warn!(
-                "{who} blocked the event loop for {:.3} s",
-                took.as_secs_f64()
-            );
+            self.report_slow_poll(took, task);
         }
+    }
+
+    /// A poll longer than any before: remember how long and who.
+    #[cold]
+    fn record_longest_poll(&self, took: Duration, task: Option<&dyn RawTask>) {
+        self.counters.longest_poll.set(took);
+        self.counters
+            .longest_poll_by
+            .set(task.map(|t| t.header().id.seq));
+    }
+
+    /// The blocked-loop warning: count the slow poll and name who made it.
+    ///
+    /// `#[cold]` tells the compiler this is rarely called: it keeps the string formatting out of
+    /// `record_poll`'s body (which would otherwise need a large stack frame on every poll) and
+    /// lays the code out of the hot path.
+    #[cold]
+    #[inline(never)]
+    fn report_slow_poll(&self, took: Duration, task: Option<&dyn RawTask>) {
+        Counters::bump(&self.counters.slow_polls);
+        let who: Cow<'_, str> = match task {
+            Some(t) => format!("{} ({})", t.header().id, t.meta()).into(),
+            None => "the block_on future".into(),
+        };
+        log::warn!(
+            "{who} blocked the event loop for {:.3} s",
+            took.as_secs_f64()
+        );
     }
 
     /// The loop clock's last reading.

@@ -95,7 +95,7 @@ impl LagHistogram {
 /// The loop's live counters (one thread: plain `Cell`s).
 #[derive(Default)]
 pub(crate) struct Counters {
-    /// Loop turns (one reactor poll each).
+    /// Loop turns (each ends in the reactor, unless tasks are ready and it was asked recently).
     pub(crate) turns: Cell<u64>,
     /// Task polls, plus polls of the `block_on` future.
     pub(crate) polls: Cell<u64>,
@@ -148,7 +148,7 @@ impl Counters {
 /// A snapshot of the runtime's counters; `Display` prints a compact table.
 #[derive(Clone, Debug, Default)]
 pub struct RuntimeStats {
-    /// Loop turns (each ends with one reactor poll).
+    /// Loop turns. Each ends in the reactor, except while tasks are ready: then only every 61 polls.
     pub turns: u64,
     /// Future polls (tasks and the `block_on` future).
     pub polls: u64,

@@ -56,6 +56,8 @@ pub(crate) struct Core {
     next_seq: Cell<u64>,
     /// The loop's clock: read once per poll and once per turn, used to stamp wakes.
     clock: Cell<Instant>,
+    /// The poll count when the reactor was last asked for events (see [`EVENT_INTERVAL`]).
+    polls_at_reactor_check: Cell<u64>,
     /// Settings from the builder.
     config: Config,
     /// Live counters behind `Runtime::stats()`.
@@ -64,8 +66,6 @@ pub(crate) struct Core {
     remote_buf: RefCell<Vec<TaskId>>,
     /// Reused buffer for timer wakers due this turn.
     due_buf: RefCell<Vec<Waker>>,
-    /// The poll count when the reactor was last asked for events (see [`EVENT_INTERVAL`]).
-    polls_at_reactor_check: Cell<u64>,
 }
 
 /// While tasks are ready, the reactor is checked for I/O at most once per this many polls.
@@ -92,11 +92,11 @@ impl Core {
             shared: Arc::new(Shared::new(interrupt)),
             next_seq: Cell::new(1),
             clock: Cell::new(Instant::now()),
+            polls_at_reactor_check: Cell::new(0),
             config,
             counters: Counters::default(),
             remote_buf: RefCell::new(Vec::new()),
             due_buf: RefCell::new(Vec::new()),
-            polls_at_reactor_check: Cell::new(0),
         })
     }
 

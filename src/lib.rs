@@ -17,6 +17,8 @@
 //! | `runtime/context.rs` | how `spawn` finds the current loop |
 //! | `timer.rs`, [`time`] | deadlines → the reactor's timeout; `sleep`, `timeout`, `interval` |
 //! | `reactor.rs` | `mio::Poll`, one slot per socket, edge-triggered readiness |
+//! | [`net`] | `TcpListener`, `TcpStream`, `UdpSocket` on the reactor |
+//! | [`net`] (`net/poll_evented.rs`, `net/tcp_*.rs`, `net/split.rs`, `net/udp.rs`) | sockets as futures |
 //! | `stats.rs` | counters, lag histogram, the blocked-loop warning |
 //! | [`sync`] | the async `Mutex` (the execution lock), `oneshot`, `mpsc` |
 //!
@@ -25,12 +27,14 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+pub mod net;
 pub mod runtime;
+pub mod sandbox;
 pub mod sync;
 pub mod task;
 pub mod time;
+pub mod worker;
 
-#[allow(dead_code)] // the sockets of `net` use it; until they land nothing does
 mod reactor;
 mod run_queue;
 mod stats;

@@ -19,6 +19,15 @@
 //! operation actually returned `WouldBlock` — that is the proof the socket was drained. Clearing it
 //! at any other time would lose the edge and the task would wait forever.
 //!
+//! A *short* read or write is almost as good a proof: a stream socket that returned fewer bytes
+//! than asked has, at that moment, an empty receive buffer (or a full send buffer), and new data
+//! (or space) produces a new edge. So `net` forgets the READABLE / WRITABLE bit after a short read /
+//! write ([`Registration::clear_drained`]) and saves the read that would only say `WouldBlock` —
+//! one syscall per message on an echo server, as tokio does. That clear keeps the READ_CLOSED,
+//! WRITE_CLOSED and ERROR bits: data and the peer's FIN often arrive in one event, and a FIN is
+//! never reported twice, so forgetting it after the short read of that data would hang the next
+//! read instead of letting it return 0 (end of stream).
+//!
 //! Between an operation's `WouldBlock` and the waker being stored no event can slip through: events
 //! are delivered only by [`Reactor::park`], which runs between task polls on this same thread,
 //! never during one. The check ("is READABLE set?"), the clear and the waker registration all
@@ -81,6 +90,14 @@ impl Ready {
         }
     }
 
+    /// The bit that says data (or space) is available in `dir`, without the closed/error bits.
+    fn available(dir: Direction) -> u8 {
+        match dir {
+            Direction::Read => Self::READABLE,
+            Direction::Write => Self::WRITABLE,
+        }
+    }
+
     /// Converts a mio event into bits.
     fn from_event(event: &mio::event::Event) -> Ready {
         let mut bits = 0;
@@ -97,6 +114,17 @@ impl Ready {
             }
         }
         Ready(bits)
+    }
+
+    /// These bits after an operation in `dir` returned `WouldBlock`: nothing there any more.
+    fn cleared(self, dir: Direction) -> Ready {
+        Ready(self.0 & !Self::mask(dir))
+    }
+
+    /// These bits after a short read (or write) in `dir`: no data (or space) left, but an end of
+    /// stream or error already reported stays.
+    fn drained(self, dir: Direction) -> Ready {
+        Ready(self.0 & !Self::available(dir))
     }
 
     /// True if an operation in `dir` may make progress.
@@ -235,7 +263,15 @@ impl Reactor {
     /// Forgets readiness for `dir` after an operation returned `WouldBlock`.
     fn clear_readiness(&self, token: usize, dir: Direction) {
         if let Some(io) = self.sources.borrow_mut().get_mut(token) {
-            io.readiness = Ready(io.readiness.0 & !Ready::mask(dir));
+            io.readiness = io.readiness.cleared(dir);
+        }
+    }
+
+    /// Forgets only the data/space bit for `dir` after a short read or write (see the module
+    /// docs); closed and error bits stay, so an end of stream already reported is not lost.
+    fn clear_drained(&self, token: usize, dir: Direction) {
+        if let Some(io) = self.sources.borrow_mut().get_mut(token) {
+            io.readiness = io.readiness.drained(dir);
         }
     }
 
@@ -299,6 +335,8 @@ impl Registration {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     reactor.clear_readiness(self.token, dir);
                 }
+                // A signal arrived during the call: nothing happened, try again.
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 result => return Poll::Ready(result),
             }
         }
@@ -312,6 +350,13 @@ impl Registration {
     /// Forgets readiness in `dir` (after an operation outside `poll_io` hit `WouldBlock`).
     pub(crate) fn clear_readiness(&self, dir: Direction) {
         self.core.reactor().clear_readiness(self.token, dir);
+    }
+
+    /// Forgets that data (or space) is available in `dir` after a short read (or write) proved
+    /// the socket's buffer empty (or full); keeps the closed and error bits. Only for stream
+    /// sockets: a short datagram proves nothing about the next one.
+    pub(crate) fn clear_drained(&self, dir: Direction) {
+        self.core.reactor().clear_drained(self.token, dir);
     }
 
     /// Removes `source` from epoll. Call it before the source is closed.
@@ -343,7 +388,28 @@ mod tests {
         assert!(closed.allows(Direction::Read));
         let err = Ready(Ready::ERROR);
         assert!(err.allows(Direction::Read) && err.allows(Direction::Write));
-        let cleared = Ready((Ready::READABLE | Ready::WRITABLE) & !Ready::mask(Direction::Read));
-        assert_eq!(cleared, Ready(Ready::WRITABLE));
+        let cleared = Ready(Ready::READABLE | Ready::WRITABLE | Ready::READ_CLOSED);
+        assert_eq!(cleared.cleared(Direction::Read), Ready(Ready::WRITABLE));
+    }
+
+    #[test]
+    fn a_short_read_forgets_data_but_not_the_end_of_stream() {
+        let drained = Ready(Ready::READABLE | Ready::READ_CLOSED).drained(Direction::Read);
+        assert_eq!(drained, Ready(Ready::READ_CLOSED));
+        assert!(
+            drained.allows(Direction::Read),
+            "the next read must run and see EOF"
+        );
+        let full = Ready(Ready::WRITABLE | Ready::ERROR).drained(Direction::Write);
+        assert!(
+            full.allows(Direction::Write),
+            "a pending error still lets a write report it"
+        );
+        let data_only = Ready(Ready::READABLE | Ready::WRITABLE).drained(Direction::Read);
+        assert_eq!(
+            data_only,
+            Ready(Ready::WRITABLE),
+            "the other direction is untouched"
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! Tasks: a spawned future, its handle, and how it ends.
 //!
 //! A *task* is a future the runtime owns and polls on its own, independently of whoever spawned
-//! it. `spawn` moves the future into a [`cell::TaskCell`] (one allocation), puts it in the
+//! it. `spawn` moves the future into a `TaskCell` (`task/cell.rs`, one allocation), puts it in the
 //! runtime's task slab, queues it to be polled, and hands back a [`JoinHandle`].
 //!
 //! ```text

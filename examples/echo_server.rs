@@ -1,0 +1,194 @@
+//! Echo server: every byte a client sends comes straight back, one task per connection.
+//!
+//! Run with: `cargo run --release --example echo_server -- [ADDR] [--stats SECS]`
+//!
+//! ADDR defaults to 127.0.0.1:7878 (port 0 picks a free port). The server prints one line,
+//! `listening on ADDR`, and serves until killed. Then try:
+//!
+//! ```text
+//! nc 127.0.0.1 7878                      # type a line, get it back
+//! cargo run --release --example echo_client -- 127.0.0.1:7878 --conns 50 --count 1000 --size 64
+//! RUST_LOG=debug cargo run --release --example echo_server     # see each connect and disconnect
+//! cargo run --release --example echo_server -- --stats 5       # loop statistics every 5 s (stderr)
+//! ```
+//!
+//! Memory per connection: an idle connection holds no buffer. Its task waits with
+//! `readable().await`, and only then takes a buffer (`ECHO_BUF` bytes, default 4096, like the
+//! benchmark peers) from a small pool, reads, writes the bytes back and returns the buffer. So 10 000
+//! idle connections cost their tasks and sockets, not 10 000 buffers; a connection whose client
+//! does not read its echoes keeps exactly one buffer while its task waits to write.
+
+use std::cell::RefCell;
+use std::io::{self, Write};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use evloop::net::{TcpListener, TcpStream};
+use evloop::{Runtime, spawn};
+
+fn main() -> io::Result<()> {
+    env_logger::init();
+    let args = Args::parse()?;
+    let rt = Runtime::new()?;
+    rt.block_on(serve(args))
+}
+
+/// Accepts forever, one task per connection.
+async fn serve(args: Args) -> io::Result<()> {
+    let listener = TcpListener::bind(args.addr)?;
+    announce(listener.local_addr()?)?;
+    if let Some(every) = args.stats_every {
+        spawn(print_stats(every));
+    }
+    loop {
+        // `accept` itself rides out EMFILE/ENFILE (it backs off and retries); an error here means
+        // the listener is broken, and then there is nothing left to serve.
+        let (stream, peer) = listener.accept().await?;
+        spawn(async move {
+            log::debug!("{peer}: connected");
+            match echo(stream).await {
+                Ok(bytes) => log::debug!("{peer}: disconnected after echoing {bytes} bytes"),
+                Err(e) => log::debug!("{peer}: connection ended with an error: {e}"),
+            }
+        });
+    }
+}
+
+/// Echoes until the client closes its side; returns the bytes echoed.
+async fn echo(stream: TcpStream) -> io::Result<u64> {
+    // Small messages should leave at once, not wait for the previous segment's ACK (Nagle).
+    stream.set_nodelay(true)?;
+    let mut stream = stream;
+    let mut echoed = 0;
+    loop {
+        // Wait without a buffer: this is where idle connections spend their time.
+        stream.readable().await?;
+        let mut buf = BUFFERS.with(BufferPool::take);
+        let n = match stream.try_read(&mut buf.bytes) {
+            Ok(0) => return Ok(echoed),
+            Ok(n) => n,
+            // The readiness was stale: wait for the next event.
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(e) => return Err(e),
+        };
+        // WORKER HOOK (branch `worker`, wired after its merge): with `--work-ms MS --worker
+        // threads|inline|fallback`, pass `buf.bytes[..n]` through a blocking transform here, via
+        // `evloop::spawn_blocking`, before writing it back.
+        stream.write_all(&buf.bytes[..n]).await?;
+        echoed += n as u64;
+    }
+}
+
+/// Prints the one line the benchmark scripts wait for, and flushes it.
+fn announce(addr: SocketAddr) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    writeln!(out, "listening on {addr}")?;
+    out.flush()
+}
+
+/// Prints the loop's statistics to stderr every `every`.
+async fn print_stats(every: Duration) {
+    let mut ticks = evloop::time::interval(every);
+    ticks.tick().await; // the first tick is immediate
+    loop {
+        ticks.tick().await;
+        eprintln!("{}", evloop::stats());
+    }
+}
+
+thread_local! {
+    /// Buffers not in use right now. One loop thread: a `RefCell`, no lock.
+    static BUFFERS: BufferPool = BufferPool::new(buffer_size());
+}
+
+/// Read buffers lent to connections only while they read and write back.
+struct BufferPool {
+    /// Size of every buffer.
+    size: usize,
+    /// Free buffers, reused most-recently-returned first (warm in the cache).
+    free: RefCell<Vec<Box<[u8]>>>,
+}
+
+/// How many free buffers the pool keeps; more are freed when returned.
+const POOL_KEEP: usize = 64;
+
+impl BufferPool {
+    /// An empty pool of `size`-byte buffers.
+    fn new(size: usize) -> BufferPool {
+        BufferPool {
+            size,
+            free: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// A free buffer, or a new one when all are lent out.
+    fn take(&self) -> PooledBuf {
+        let bytes = self.free.borrow_mut().pop();
+        PooledBuf {
+            bytes: bytes.unwrap_or_else(|| vec![0; self.size].into_boxed_slice()),
+        }
+    }
+}
+
+/// A lent buffer; dropping it (also when the task errors or is dropped) gives it back.
+struct PooledBuf {
+    /// The bytes.
+    bytes: Box<[u8]>,
+}
+
+impl Drop for PooledBuf {
+    fn drop(&mut self) {
+        let bytes = std::mem::take(&mut self.bytes);
+        // `try_with`: at thread exit the pool may already be gone; then the buffer is just freed.
+        let _ = BUFFERS.try_with(|pool| {
+            let mut free = pool.free.borrow_mut();
+            if free.len() < POOL_KEEP {
+                free.push(bytes);
+            }
+        });
+    }
+}
+
+/// The buffer size: `ECHO_BUF` (as the benchmark peers read it), default 4096.
+fn buffer_size() -> usize {
+    std::env::var("ECHO_BUF")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n: &usize| n > 0)
+        .unwrap_or(4096)
+}
+
+/// Command line: `[ADDR] [--stats SECS]`.
+struct Args {
+    /// Where to listen.
+    addr: SocketAddr,
+    /// Print stats this often, if given.
+    stats_every: Option<Duration>,
+}
+
+impl Args {
+    /// Parses `std::env::args`, or explains the usage.
+    fn parse() -> io::Result<Args> {
+        let usage = || {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "usage: echo_server [ADDR] [--stats SECS]   (ADDR default 127.0.0.1:7878)",
+            )
+        };
+        let mut args = Args {
+            addr: "127.0.0.1:7878".parse().expect("a valid literal address"),
+            stats_every: None,
+        };
+        let mut argv = std::env::args().skip(1);
+        while let Some(arg) = argv.next() {
+            match arg.as_str() {
+                "--stats" => {
+                    let secs: f64 = argv.next().and_then(|s| s.parse().ok()).ok_or_else(usage)?;
+                    args.stats_every = Some(Duration::from_secs_f64(secs.max(0.001)));
+                }
+                addr => args.addr = addr.parse().map_err(|_| usage())?,
+            }
+        }
+        Ok(args)
+    }
+}

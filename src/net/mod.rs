@@ -1,0 +1,92 @@
+//! Networking: TCP and UDP sockets whose operations are futures.
+//!
+//! Every socket here is a `mio` socket (non-blocking, registered once with the reactor for both
+//! directions, edge-triggered) plus its reactor slot. An operation is one attempt at the
+//! non-blocking system call, and a wait for the reactor when the kernel says "not now":
+//!
+//! ```text
+//!  stream.read(&mut buf).await
+//!    └─ PollEvented::poll_read ─► slot says readable? ──no──► store the waker, Pending
+//!                                       │ yes                        ▲
+//!                                  read(2) ──WouldBlock──► clear ────┘
+//!                                       │ n bytes (n < buf.len(): buffer drained, clear too)
+//!                                  Ready(Ok(n))
+//! ```
+//!
+//! The protocol itself (when readiness may be cleared, why no wake is lost) lives in
+//! `reactor.rs`; [`PollEvented`](poll_evented) is the one place in `net` that speaks it, and each
+//! socket type is a thin layer of `async fn`s over it.
+//!
+//! ## Rules a user can rely on
+//!
+//! - **Errors are the operating system's**, passed through unchanged (`ConnectionRefused`,
+//!   `ConnectionReset`, `AddrInUse`, ...). Nothing in `net` panics on a socket error.
+//! - **One waiter per direction.** The reactor keeps one waker for reading and one for writing per
+//!   socket, so one task may read while another writes ([`TcpStream::into_split`]). `TcpStream`'s
+//!   methods take `&mut self`, which makes two concurrent readers impossible; `UdpSocket`'s take
+//!   `&self` so that one task can receive while another sends on a shared socket — a second task
+//!   receiving *at the same time* would take over the first one's wake-up (see [`UdpSocket`]).
+//! - **Cancellation.** Dropping a `read`, `write`, `accept`, `recv_from` or `send_to` future before
+//!   it completes loses nothing: the operation either happened (and the future returned) or did
+//!   not. `read_exact` and `write_all` are loops; dropped midway, the bytes already moved are gone.
+//! - **Sockets belong to the runtime that created them**; use them only inside it. Dropping one
+//!   deregisters it and frees its slot: `Runtime::io_sources()` counts open sockets.
+//! - **Addresses.** `bind` and `connect` take anything `std::net::ToSocketAddrs` takes. An IP
+//!   literal (`"127.0.0.1:0"`) is parsed without a system call, but a host name is resolved with
+//!   the blocking system resolver, which would stall the loop: resolve names on a worker thread
+//!   first. `send_to` takes a `SocketAddr` for the same reason.
+//!
+//! What tokio does that we do not: a cooperative budget (a task reading a fast socket in a loop
+//! yields after 128 operations; here it runs until the socket says `WouldBlock`), a list of
+//! waiters per direction, `AsyncRead`/`AsyncWrite` traits, and DNS on its blocking pool.
+
+mod poll_evented;
+mod split;
+mod tcp_listener;
+mod tcp_stream;
+mod udp;
+
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+
+pub use split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
+pub use tcp_listener::TcpListener;
+pub use tcp_stream::TcpStream;
+pub use udp::UdpSocket;
+
+/// Tries `op` on each address `addrs` resolves to, in order, like `std::net`: the first success
+/// wins, otherwise the last error is returned.
+fn each_addr<T>(
+    addrs: impl ToSocketAddrs,
+    mut op: impl FnMut(SocketAddr) -> io::Result<T>,
+) -> io::Result<T> {
+    let mut last_err = None;
+    for addr in addrs.to_socket_addrs()? {
+        match op(addr) {
+            Ok(value) => return Ok(value),
+            Err(e) => last_err = Some(e),
+        }
+    }
+    Err(last_err.unwrap_or_else(no_addresses))
+}
+
+/// The error for a name that resolved to nothing (std uses the same kind).
+fn no_addresses() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "could not resolve to any addresses",
+    )
+}
+
+/// The error `read_exact` returns when the stream ends early (as `std::io::Read::read_exact`).
+fn unexpected_eof() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        "stream ended before the buffer was filled",
+    )
+}
+
+/// The error `write_all` returns when a write accepts nothing (as `std::io::Write::write_all`).
+fn write_zero() -> io::Error {
+    io::Error::new(io::ErrorKind::WriteZero, "failed to write the whole buffer")
+}

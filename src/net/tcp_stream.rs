@@ -1,0 +1,266 @@
+//! `TcpStream`: one TCP connection, read and written with `async fn`s.
+//!
+//! ## Connecting without blocking
+//!
+//! A non-blocking `connect(2)` returns at once with `EINPROGRESS`; the handshake finishes later.
+//! The kernel then reports the socket *writable* — whether the handshake succeeded or failed.
+//! So [`TcpStream::connect`] follows the steps mio documents for `mio::net::TcpStream::connect`:
+//!
+//! ```text
+//!  connect(2) ─► register ─► wait for writable ─► take_error()? ── Some(e) ─► Err(e) (refused, ...)
+//!                                  ▲                   │ None
+//!                                  │              peer_addr()? ── Ok ─► connected
+//!                                  └── NotConnected ───┘ (a wake before the handshake ended)
+//! ```
+//!
+//! ## Reading in one task, writing in another
+//!
+//! `read` and `write` take `&mut self`, so one `TcpStream` has one reader and one writer at a time
+//! — the reactor keeps exactly one waker per direction. To read and write concurrently, split it:
+//! [`TcpStream::split`] borrows (both halves in one task, e.g. polled together), and
+//! [`TcpStream::into_split`] gives two owned halves for two tasks, sharing the stream in an `Rc`
+//! (one thread: no atomics needed). See `split.rs`.
+
+use std::future::poll_fn;
+use std::io;
+use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::task::{Context, Poll, ready};
+
+use mio::Interest;
+
+use super::poll_evented::PollEvented;
+use super::split::{self, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
+use crate::reactor::Direction;
+
+/// A TCP connection registered with the current runtime.
+///
+/// ```no_run
+/// # evloop::Runtime::new().unwrap().block_on(async {
+/// let mut stream = evloop::net::TcpStream::connect("127.0.0.1:7878").await?;
+/// stream.write_all(b"hello\n").await?;
+/// let mut echo = [0u8; 6];
+/// stream.read_exact(&mut echo).await?;
+/// # std::io::Result::Ok(()) }).unwrap();
+/// ```
+#[derive(Debug)]
+pub struct TcpStream {
+    /// The mio stream and its reactor slot.
+    io: PollEvented<mio::net::TcpStream>,
+}
+
+impl TcpStream {
+    /// Opens a connection to `addr`, trying each address it resolves to in turn.
+    ///
+    /// Returns the operating system's error for the last address tried (`ConnectionRefused`,
+    /// `TimedOut`, `NetworkUnreachable`, ...). A host name is resolved with the blocking resolver;
+    /// see the module docs of [`net`](crate::net).
+    ///
+    /// # Panics
+    /// Outside a runtime.
+    pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
+        let mut last_err = None;
+        for addr in addr.to_socket_addrs()? {
+            match TcpStream::connect_addr(addr).await {
+                Ok(stream) => return Ok(stream),
+                Err(e) => last_err = Some(e),
+            }
+        }
+        Err(last_err.unwrap_or_else(super::no_addresses))
+    }
+
+    /// Connects to one address: start the handshake, then wait for it to finish.
+    async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
+        let stream = TcpStream::from_mio(mio::net::TcpStream::connect(addr)?)?;
+        poll_fn(|cx| stream.poll_connected(cx)).await?;
+        log::trace!("token {}: connected to {addr}", stream.io.token());
+        Ok(stream)
+    }
+
+    /// `Ready(Ok)` once the handshake succeeded, `Ready(Err)` once it failed.
+    fn poll_connected(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        loop {
+            ready!(self.io.poll_ready(cx, Direction::Write));
+            if let Some(e) = self.io.source().take_error()? {
+                return Poll::Ready(Err(e));
+            }
+            match self.io.source().peer_addr() {
+                Ok(_) => return Poll::Ready(Ok(())),
+                // Writable before the handshake ended: the readiness was not about us; wait again.
+                Err(e)
+                    if e.kind() == io::ErrorKind::NotConnected
+                        || e.raw_os_error() == Some(libc::EINPROGRESS) =>
+                {
+                    self.io.clear_readiness(Direction::Write);
+                }
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+
+    /// Registers an already connected mio stream (from `accept` or `connect`).
+    pub(crate) fn from_mio(stream: mio::net::TcpStream) -> io::Result<TcpStream> {
+        let io = PollEvented::new(stream, Interest::READABLE | Interest::WRITABLE)?;
+        Ok(TcpStream { io })
+    }
+
+    /// Takes over a connected `std::net::TcpStream`: makes it non-blocking and registers it.
+    ///
+    /// # Panics
+    /// Outside a runtime.
+    pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
+        stream.set_nonblocking(true)?;
+        TcpStream::from_mio(mio::net::TcpStream::from_std(stream))
+    }
+
+    /// Reads some bytes into `buf`; `Ok(0)` means the peer closed its writing side (or `buf` is
+    /// empty). Waits while no data is there. Cancel-safe.
+    pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        poll_fn(|cx| self.io.poll_read(cx, buf)).await
+    }
+
+    /// Fills `buf` completely; `UnexpectedEof` if the stream ends first.
+    pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
+        read_exact(&self.io, buf).await
+    }
+
+    /// Writes some of `buf` and returns how many bytes; waits while the send buffer is full.
+    /// Cancel-safe.
+    pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        poll_fn(|cx| self.io.poll_write(cx, buf)).await
+    }
+
+    /// Writes all of `buf`, waiting whenever the send buffer is full.
+    pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        write_all(&self.io, buf).await
+    }
+
+    /// The poll form of [`read`](TcpStream::read), for hand-written futures.
+    pub fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.io.poll_read(cx, buf)
+    }
+
+    /// The poll form of [`write`](TcpStream::write), for hand-written futures.
+    pub fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.io.poll_write(cx, buf)
+    }
+
+    /// Waits until the stream may be readable (data, end of stream or an error), without reading.
+    ///
+    /// The readiness may be stale: follow with [`try_read`](TcpStream::try_read), which returns
+    /// `WouldBlock` in that case (and the next `readable` waits for a new event). With these two a
+    /// server can wait for idle connections without holding a buffer for each.
+    pub async fn readable(&self) -> io::Result<()> {
+        poll_fn(|cx| self.io.poll_ready(cx, Direction::Read)).await;
+        Ok(())
+    }
+
+    /// Waits until the stream may be writable, without writing (pair with `try_write`).
+    pub async fn writable(&self) -> io::Result<()> {
+        poll_fn(|cx| self.io.poll_ready(cx, Direction::Write)).await;
+        Ok(())
+    }
+
+    /// Reads now, without waiting: `WouldBlock` if no data is there.
+    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.try_read(buf)
+    }
+
+    /// Writes now, without waiting: `WouldBlock` if the send buffer is full.
+    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        self.io.try_write(buf)
+    }
+
+    /// Shuts down the reading side, the writing side or both (`shutdown(2)`); does not wait.
+    ///
+    /// `Shutdown::Write` sends a FIN: the peer reads the end of the stream after the data already
+    /// sent, and can still write back (a half-close).
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.io.source().shutdown(how)
+    }
+
+    /// The address of the other end.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.io.source().peer_addr()
+    }
+
+    /// The local address of this end.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.source().local_addr()
+    }
+
+    /// Turns Nagle's algorithm off (`true`) or on: with it off, small writes go out at once instead
+    /// of waiting for the previous segment's acknowledgement — what request/response protocols
+    /// want.
+    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        self.io.source().set_nodelay(nodelay)
+    }
+
+    /// Whether Nagle's algorithm is off.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        self.io.source().nodelay()
+    }
+
+    /// Takes the pending socket error (`SO_ERROR`), if any.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.io.source().take_error()
+    }
+
+    /// Borrowed halves, both usable in the same task (e.g. polled side by side).
+    pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
+        split::split(self)
+    }
+
+    /// Owned halves for two tasks, one reading and one writing; they share the stream, which
+    /// closes when both are dropped.
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        split::into_split(self)
+    }
+
+    /// The registered socket, for the split halves.
+    pub(crate) fn evented(&self) -> &PollEvented<mio::net::TcpStream> {
+        &self.io
+    }
+}
+
+/// The socket's descriptor, for options `net` does not wrap (e.g. `libc::setsockopt`). Do not
+/// read, write or close it behind the runtime's back.
+impl AsRawFd for TcpStream {
+    fn as_raw_fd(&self) -> RawFd {
+        self.io.source().as_raw_fd()
+    }
+}
+
+impl AsFd for TcpStream {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.io.source().as_fd()
+    }
+}
+
+/// Reads until `buf` is full (shared by `TcpStream` and the read halves).
+pub(crate) async fn read_exact(
+    io: &PollEvented<mio::net::TcpStream>,
+    mut buf: &mut [u8],
+) -> io::Result<()> {
+    while !buf.is_empty() {
+        match poll_fn(|cx| io.poll_read(cx, buf)).await? {
+            0 => return Err(super::unexpected_eof()),
+            n => buf = &mut buf[n..],
+        }
+    }
+    Ok(())
+}
+
+/// Writes until all of `buf` is sent (shared by `TcpStream` and the write halves).
+pub(crate) async fn write_all(
+    io: &PollEvented<mio::net::TcpStream>,
+    mut buf: &[u8],
+) -> io::Result<()> {
+    while !buf.is_empty() {
+        match poll_fn(|cx| io.poll_write(cx, buf)).await? {
+            0 => return Err(super::write_zero()),
+            n => buf = &buf[n..],
+        }
+    }
+    Ok(())
+}

@@ -77,7 +77,7 @@ impl Runtime {
         // The future has not been polled yet: treat it as woken.
         self.core.shared().main_woken.store(true, Ordering::Release);
         loop {
-            if self.core.shared().main_woken.swap(false, Ordering::AcqRel) {
+            if self.core.shared().take_main_wake() {
                 let start = self.core.clock();
                 let poll = future.as_mut().poll(&mut cx);
                 self.core.record_poll(start, None);

@@ -21,6 +21,7 @@
 //! | [`net`] (`net/poll_evented.rs`, `net/tcp_*.rs`, `net/split.rs`, `net/udp.rs`) | sockets as futures |
 //! | `stats.rs` | counters, lag histogram, the blocked-loop warning |
 //! | [`sync`] | the async `Mutex` (the execution lock), `oneshot`, `mpsc` |
+//! | [`worker`] (`worker/pool.rs`, `worker/fallback.rs`, ...) | blocking calls: offload to a thread, or run inline |
 //!
 //! `docs/architecture.md` draws one turn of the loop with the file and function of each step.
 #![warn(clippy::undocumented_unsafe_blocks)]
@@ -44,6 +45,7 @@ mod waker;
 pub use runtime::{Builder, Runtime};
 pub use stats::{LagHistogram, RuntimeStats};
 pub use task::{JoinError, JoinHandle, spawn, spawn_named};
+pub use worker::spawn_blocking;
 
 /// The current runtime's statistics.
 ///

@@ -66,6 +66,17 @@ impl Shared {
         }
     }
 
+    /// True (and cleared) if the `block_on` future was woken since the last call.
+    ///
+    /// The loop asks once per turn and the answer is nearly always "no" while tasks run, so it
+    /// first *loads* the flag: a plain load costs nothing, where the `swap` that clears it is an
+    /// atomic read-modify-write (a locked instruction, ~8 ns here) on every turn. A wake that
+    /// lands just after the load is seen at the next turn; the loop does not sleep without
+    /// looking at the flag again (`Core::has_ready_work`).
+    pub(crate) fn take_main_wake(&self) -> bool {
+        self.main_woken.load(Ordering::Acquire) && self.main_woken.swap(false, Ordering::AcqRel)
+    }
+
     /// A wake from another thread: leave the id for the loop and make sure it notices.
     pub(crate) fn push_remote(&self, id: TaskId) {
         // A poisoned lock only means a thread panicked while pushing an id; the Vec is still fine.
@@ -83,6 +94,15 @@ impl Shared {
             // already pending: either way the loop will wake up, so the error can be ignored.
             let _ = self.interrupt.wake();
         }
+    }
+
+    /// True if another thread may have left ids in the remote queue since the last `take_remote`.
+    ///
+    /// A pusher sets `interrupt_pending` *after* pushing, so a push this check misses has not
+    /// raised the flag yet; it will, and the loop sees it at its next turn (an idle loop is woken
+    /// by the eventfd that the same push writes). No wake is lost, only noticed one turn later.
+    pub(crate) fn has_remote_wakes(&self) -> bool {
+        self.interrupt_pending.load(Ordering::Acquire)
     }
 
     /// Moves all remotely woken ids into `into` (called by the loop after every park).

@@ -15,7 +15,8 @@
 //!
 //! ```text
 //!  run_ready_tasks   poll the tasks that were ready when the turn began (not the ones they wake)
-//!  park              reactor: epoll_wait(timeout = 0 if work is ready, else time to next timer)
+//!  park              reactor: epoll_wait(timeout = 0 if work is ready, else time to next timer);
+//!                    while work is ready, only once per EVENT_INTERVAL polls
 //!  after_park        move remote wakes into the run queue; fire due timers
 //! ```
 
@@ -37,11 +38,13 @@ use crate::task::cell::{RawTask, RunResult, TaskCell, TaskMeta};
 use crate::task::{JoinHandle, TaskId};
 use crate::timer::Timers;
 use crate::waker::Shared;
+use crate::worker::Worker;
 
 /// The state of one event loop.
 pub(crate) struct Core {
-    /// Live tasks; a task's `TaskId::slot` is its index here.
-    tasks: RefCell<Slab<Arc<dyn RawTask>>>,
+    /// Live tasks; a task's `TaskId::slot` is its index here. A slot is `None` while its task is
+    /// being polled: `run_task` moves the `Arc` out for the poll and back in after it (see there).
+    tasks: RefCell<Slab<Option<Arc<dyn RawTask>>>>,
     /// Ids of woken tasks, in wake order.
     run_queue: RunQueue,
     /// Pending timers (`Sleep`s that returned `Pending`).
@@ -54,6 +57,8 @@ pub(crate) struct Core {
     next_seq: Cell<u64>,
     /// The loop's clock: read once per poll and once per turn, used to stamp wakes.
     clock: Cell<Instant>,
+    /// The poll count when the reactor was last asked for events (see [`EVENT_INTERVAL`]).
+    polls_at_reactor_check: Cell<u64>,
     /// Settings from the builder.
     config: Config,
     /// Live counters behind `Runtime::stats()`.
@@ -62,11 +67,25 @@ pub(crate) struct Core {
     remote_buf: RefCell<Vec<TaskId>>,
     /// Reused buffer for timer wakers due this turn.
     due_buf: RefCell<Vec<Waker>>,
+    /// Where `spawn_blocking` sends blocking jobs (`src/worker/`).
+    worker: Box<dyn Worker>,
 }
+
+/// While tasks are ready, the reactor is checked for I/O at most once per this many polls.
+///
+/// Checking costs an `epoll_wait` syscall even with a zero timeout: several times the cost of
+/// polling a small task. A loop that checked on every turn would, when two tasks bounce a value
+/// back and forth (one poll per turn), spend more time asking the kernel for nothing than running
+/// tasks. So a busy loop checks every 61 polls, like tokio's current-thread scheduler (its
+/// `event_interval`, same value): I/O readiness waits at most 61 polls, so a task that wakes
+/// itself forever still cannot starve sockets. Timers and wakes from other threads need no
+/// syscall (the clock is read after every poll; the remote queue is a mutex) and are still
+/// handled every turn. An idle loop always goes to the reactor, to sleep there.
+pub(crate) const EVENT_INTERVAL: u64 = 61;
 
 impl Core {
     /// Creates the loop state: the selector, its interrupt and empty queues.
-    pub(crate) fn new(config: Config) -> std::io::Result<Core> {
+    pub(crate) fn new(config: Config, worker: Box<dyn Worker>) -> std::io::Result<Core> {
         let (reactor, interrupt) = Reactor::new(config.event_capacity)?;
         Ok(Core {
             tasks: RefCell::new(Slab::new()),
@@ -76,10 +95,12 @@ impl Core {
             shared: Arc::new(Shared::new(interrupt)),
             next_seq: Cell::new(1),
             clock: Cell::new(Instant::now()),
+            polls_at_reactor_check: Cell::new(0),
             config,
             counters: Counters::default(),
             remote_buf: RefCell::new(Vec::new()),
             due_buf: RefCell::new(Vec::new()),
+            worker,
         })
     }
 
@@ -91,6 +112,11 @@ impl Core {
     /// The reactor, for socket registrations.
     pub(crate) fn reactor(&self) -> &Reactor {
         &self.reactor
+    }
+
+    /// The blocking worker, for `spawn_blocking`.
+    pub(crate) fn worker(&self) -> &dyn Worker {
+        &*self.worker
     }
 
     /// The timers, for `Sleep`.
@@ -112,8 +138,8 @@ impl Core {
             slot: entry.key(),
             seq,
         };
-        let task = Arc::new(TaskCell::new(id, Arc::clone(&self.shared), future, meta));
-        entry.insert(task.clone());
+        let task = TaskCell::new(id, Arc::clone(&self.shared), future, meta);
+        entry.insert(Some(task.clone()));
         drop(tasks);
         Counters::bump(&self.counters.spawned);
         if log::log_enabled!(log::Level::Debug) {
@@ -165,11 +191,18 @@ impl Core {
     }
 
     /// Polls one task, unless its id is stale. Returns true if a poll ran.
+    ///
+    /// The poll may spawn, which needs the slab, so the task cannot stay borrowed from it. Rather
+    /// than clone its `Arc` (two atomic instructions per poll, as costly as a small poll), the
+    /// `Arc` is *moved* out of its slot and back in after the poll. The slot stays occupied
+    /// (`None`), so it cannot be reused meanwhile.
     fn run_task(&self, notified: Notified) -> bool {
         let id = notified.id;
         // Stale-id check: the slot must hold the task with the same spawn number (task/id.rs).
-        let task = match self.tasks.borrow().get(id.slot) {
-            Some(task) if task.header().id.seq == id.seq => Arc::clone(task),
+        let task = match self.tasks.borrow_mut().get_mut(id.slot) {
+            Some(slot) if slot.as_ref().is_some_and(|t| t.header().id.seq == id.seq) => {
+                slot.take().expect("just checked")
+            }
             _ => return false,
         };
         // Clear before polling, so that a wake during the poll queues the task again.
@@ -179,19 +212,20 @@ impl Core {
         let start = self.clock.get();
         self.counters
             .record_lag(start.saturating_duration_since(notified.woken_at));
-        let result = Arc::clone(&task).run();
+        let result = task.run();
         self.record_poll(start, Some(&*task));
-        if result != RunResult::Pending {
-            self.finish_task(&*task, result);
+        if result == RunResult::Pending {
+            self.tasks.borrow_mut()[id.slot] = Some(task);
+        } else {
+            self.finish_task(task, result);
         }
         true
     }
 
     /// Bookkeeping after a task ended: free its slot, count it, log it.
-    fn finish_task(&self, task: &dyn RawTask, result: RunResult) {
+    fn finish_task(&self, task: Arc<dyn RawTask>, result: RunResult) {
         let id = task.header().id;
-        let removed = self.tasks.borrow_mut().try_remove(id.slot);
-        drop(removed); // the Arc; the JoinHandle (if any) still holds the output
+        self.tasks.borrow_mut().remove(id.slot); // the slot is empty: its task was lent to the poll
         let counter = match result {
             RunResult::Completed => &self.counters.completed,
             RunResult::Panicked => &self.counters.panicked,
@@ -203,34 +237,56 @@ impl Core {
             RunResult::Panicked => log::warn!("{id} ({}) panicked", task.meta()),
             _ => log::debug!("{id} {result:?}"),
         }
+        drop(task); // the JoinHandle (if any) still holds the output
     }
 
     /// Measures the poll that started at `start`: advances the loop clock, tracks the longest
     /// poll, and names a poll that held the loop longer than the slow-poll threshold.
+    ///
+    /// This runs after every poll, so it is kept small enough to inline; the rare paths (a new
+    /// longest poll, a slow poll) are functions of their own, marked `#[cold]`.
+    #[inline]
     pub(crate) fn record_poll(&self, start: Instant, task: Option<&dyn RawTask>) {
         let end = Instant::now();
         self.clock.set(end);
         Counters::bump(&self.counters.polls);
         let took = end.saturating_duration_since(start);
         if took > self.counters.longest_poll.get() {
-            self.counters.longest_poll.set(took);
-            self.counters
-                .longest_poll_by
-                .set(task.map(|t| t.header().id.seq));
+            self.record_longest_poll(took, task);
         }
         if let Some(threshold) = self.config.slow_poll_threshold
             && took >= threshold
         {
-            Counters::bump(&self.counters.slow_polls);
-            let who: Cow<'_, str> = match task {
-                Some(t) => format!("{} ({})", t.header().id, t.meta()).into(),
-                None => "the block_on future".into(),
-            };
-            log::warn!(
-                "{who} blocked the event loop for {:.3} s",
-                took.as_secs_f64()
-            );
+            self.report_slow_poll(took, task);
         }
+    }
+
+    /// A poll longer than any before: remember how long and who.
+    #[cold]
+    fn record_longest_poll(&self, took: Duration, task: Option<&dyn RawTask>) {
+        self.counters.longest_poll.set(took);
+        self.counters
+            .longest_poll_by
+            .set(task.map(|t| t.header().id.seq));
+    }
+
+    /// The blocked-loop warning: count the slow poll and name who made it.
+    ///
+    /// `#[cold]` tells the compiler this is rarely called: it keeps the string formatting out of
+    /// `record_poll`'s body (which would otherwise need a large stack frame on every poll) and
+    /// lays the code out of the hot path.
+    #[cold]
+    #[inline(never)]
+    fn report_slow_poll(&self, took: Duration, task: Option<&dyn RawTask>) {
+        Counters::bump(&self.counters.slow_polls);
+        let who: Cow<'_, str> = match task {
+            Some(t) => format!("{} ({})", t.header().id, t.meta()).into(),
+            None => "the block_on future".into(),
+        };
+        log::warn!(
+            "{who} blocked the event loop for {:.3} s",
+            took.as_secs_f64()
+        );
     }
 
     /// The loop clock's last reading.
@@ -239,10 +295,21 @@ impl Core {
     }
 
     /// Sleeps in the reactor until an event, an interrupt, or the next timer; never when work is
-    /// already waiting.
+    /// already waiting. While work is waiting the reactor is only *peeked at* (timeout 0), and
+    /// only once every [`EVENT_INTERVAL`] polls.
     pub(crate) fn park(&self) -> std::io::Result<Duration> {
+        let busy = self.has_ready_work();
+        let polls = self.counters.polls.get();
+        if busy && polls - self.polls_at_reactor_check.get() < EVENT_INTERVAL {
+            // Tasks are waiting and I/O was checked recently: skip the syscall. The loop clock was
+            // read at the end of the last poll, so timers still fire on time in `after_park`.
+            Counters::bump(&self.counters.turns);
+            log::trace!("turn: reactor skipped, {} ready", self.run_queue.len());
+            return Ok(Duration::ZERO);
+        }
+        self.polls_at_reactor_check.set(polls);
         let now = Instant::now();
-        let timeout = if self.has_ready_work() {
+        let timeout = if busy {
             Some(Duration::ZERO)
         } else {
             self.timers.borrow().timeout(now)
@@ -277,6 +344,9 @@ impl Core {
 
     /// Moves ids woken by other threads onto the run queue.
     fn take_remote_wakes(&self) {
+        if !self.shared.has_remote_wakes() {
+            return; // one atomic load instead of a mutex lock on every turn
+        }
         let mut ids = std::mem::take(&mut *self.remote_buf.borrow_mut());
         self.shared.take_remote(&mut ids);
         let woken_at = self.clock.get();
@@ -290,11 +360,17 @@ impl Core {
 
     /// Wakes every timer due by the loop clock.
     fn fire_timers(&self) {
-        let mut due = std::mem::take(&mut *self.due_buf.borrow_mut());
-        let lateness = self
+        let now = self.clock.get();
+        if self
             .timers
-            .borrow_mut()
-            .take_due(self.clock.get(), &mut due);
+            .borrow()
+            .next_deadline()
+            .is_none_or(|next| next > now)
+        {
+            return; // the common case on a busy loop: nothing due, so no buffer to juggle
+        }
+        let mut due = std::mem::take(&mut *self.due_buf.borrow_mut());
+        let lateness = self.timers.borrow_mut().take_due(now, &mut due);
         if lateness > self.counters.worst_timer_lateness.get() {
             self.counters.worst_timer_lateness.set(lateness);
         }
@@ -329,7 +405,7 @@ impl Core {
             longest_poll: c.longest_poll.get(),
             longest_poll_task: c.longest_poll_by.get(),
             worst_timer_lateness: c.worst_timer_lateness.get(),
-            lag: c.lag.get(),
+            lag: *c.lag.borrow(),
         }
     }
 
@@ -337,7 +413,8 @@ impl Core {
     /// spawn); then drops queued ids, timers and stored wakers.
     pub(crate) fn shutdown(&self) {
         loop {
-            let tasks: Vec<Arc<dyn RawTask>> = self.tasks.borrow_mut().drain().collect();
+            // No slot is lent out here: shutdown never runs inside a poll.
+            let tasks: Vec<Arc<dyn RawTask>> = self.tasks.borrow_mut().drain().flatten().collect();
             if tasks.is_empty() {
                 break;
             }

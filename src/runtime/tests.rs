@@ -300,3 +300,41 @@ fn counters_match_a_scripted_scenario() {
     // Keep the Arc import honest: stats are a plain snapshot.
     let _ = Arc::new(stats);
 }
+
+#[test]
+#[cfg_attr(miri, ignore)] // a real socket pair and epoll
+fn a_busy_loop_still_checks_sockets_every_event_interval_polls() {
+    use std::io::Write;
+
+    use crate::reactor::{Direction, Registration};
+    use crate::runtime::core::EVENT_INTERVAL;
+
+    let rt = rt();
+    let spins = Rc::new(Cell::new(0u64));
+    rt.block_on(async {
+        let (mut reader, mut writer) = mio::net::UnixStream::pair().expect("socketpair");
+        let registration =
+            Registration::new(&mut reader, mio::Interest::READABLE).expect("register");
+        writer
+            .write_all(b"x")
+            .expect("one byte fits the socket buffer");
+        // A task that is always ready: the loop never runs out of work, so it only peeks at the
+        // reactor every EVENT_INTERVAL polls instead of sleeping there.
+        let counter = spins.clone();
+        let spinner = spawn(async move {
+            loop {
+                counter.set(counter.get() + 1);
+                yield_now().await;
+            }
+        });
+        poll_fn(|cx| registration.poll_ready(cx, Direction::Read)).await;
+        let spins_before_readable = spins.get();
+        spinner.abort();
+        registration.deregister(&mut reader).expect("deregister");
+        assert!(
+            spins_before_readable <= 2 * EVENT_INTERVAL,
+            "the readable socket waited {spins_before_readable} polls of a busy neighbour"
+        );
+    });
+    assert!(spins.get() > 0, "the spinner ran while the socket waited");
+}

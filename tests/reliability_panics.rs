@@ -10,6 +10,7 @@
 //! No sockets, no clocks: everything here also runs under Miri (which checks that an unwinding
 //! destructor leaves no dangling pointer or leak behind).
 
+mod echo_harness;
 mod util;
 
 use std::future::{Future, pending};
@@ -19,8 +20,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::task::{Context, Poll};
 
+use echo_harness::within;
 use evloop::task::yield_now;
-use evloop::{JoinError, spawn, spawn_named};
+use evloop::worker::{Fallback, ThreadPool};
+use evloop::{JoinError, spawn, spawn_blocking, spawn_named};
 
 /// Marks a drop in a shared count, then panics if asked to. `Send` (an `Arc`), so that it can
 /// also be a panic payload.
@@ -308,5 +311,95 @@ fn a_destructor_panicking_with_a_payload_that_panics_when_dropped_is_contained()
         dropped.load(Ordering::SeqCst),
         2,
         "the thrower and its payload"
+    );
+}
+
+/// A runtime whose blocking jobs go to a pool of at most `threads` threads.
+fn runtime_with_pool(threads: usize) -> evloop::Runtime {
+    util::init_logging();
+    let pool = ThreadPool::builder().max_threads(threads).build();
+    evloop::Runtime::builder()
+        .worker(Fallback::new(pool))
+        .build()
+        .expect("runtime")
+}
+
+#[test]
+fn panicking_blocking_jobs_give_join_errors_and_the_pool_keeps_its_threads() {
+    const JOBS: u32 = if cfg!(miri) { 12 } else { 120 };
+    let rt = runtime_with_pool(4);
+    within(&rt, 60, async {
+        let handles: Vec<_> = (0..JOBS)
+            .map(|i| {
+                spawn_blocking(move || match i % 3 {
+                    0 => panic!("blocking job {i} panicked"),
+                    1 => std::panic::panic_any(i),
+                    _ => i * 2,
+                })
+            })
+            .collect();
+        for (i, handle) in handles.into_iter().enumerate() {
+            let i = i as u32;
+            match (i % 3, handle.await) {
+                (0, Err(e)) => {
+                    assert_eq!(
+                        e.panic_message(),
+                        Some(&*format!("blocking job {i} panicked"))
+                    )
+                }
+                (1, Err(e)) => assert_eq!(e.into_panic().downcast_ref::<u32>(), Some(&i)),
+                (2, Ok(value)) => assert_eq!(value, i * 2),
+                (_, other) => panic!("job {i}: unexpected {other:?}"),
+            }
+        }
+        // The pool still serves, on the threads it had: no thread died with a panic.
+        for i in 0..JOBS {
+            assert_eq!(spawn_blocking(move || i + 1).await.expect("runs"), i + 1);
+        }
+    });
+    let stats = rt.worker_stats();
+    assert_eq!(
+        stats.offloaded,
+        u64::from(JOBS) * 2,
+        "every job ran on a pool thread"
+    );
+    assert!(
+        stats.threads_spawned <= 4,
+        "{} threads",
+        stats.threads_spawned
+    );
+    assert!(stats.threads_alive >= 1 && stats.threads_alive <= 4);
+}
+
+#[test]
+fn a_detached_blocking_job_whose_result_panics_when_dropped_does_not_kill_its_thread() {
+    // One pool thread. The job's handle is dropped while the job runs, so the thread itself drops
+    // the result when it arrives — and the result's destructor panics. The thread must live on
+    // (or be replaced): the next job must run.
+    let dropped = Arc::new(AtomicU32::new(0));
+    let rt = runtime_with_pool(1);
+    within(&rt, 60, async {
+        let (release, gate) = std::sync::mpsc::channel::<()>();
+        let d = dropped.clone();
+        let handle = spawn_blocking(move || {
+            gate.recv().expect("the test releases the job");
+            bomb(&d)
+        });
+        drop(handle); // detached while running
+        release.send(()).expect("the job waits");
+        // A job whose panic payload panics when dropped, also detached.
+        let d = dropped.clone();
+        drop(spawn_blocking(move || std::panic::panic_any(bomb(&d))));
+        assert_eq!(
+            spawn_blocking(|| 7).await.expect("the pool still serves"),
+            7
+        );
+    });
+    assert_eq!(dropped.load(Ordering::SeqCst), 2, "both bombs went off");
+    let stats = rt.worker_stats();
+    assert_eq!(
+        (stats.threads_spawned, stats.threads_alive),
+        (1, 1),
+        "the one thread survived both"
     );
 }

@@ -48,6 +48,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, Wake, Waker};
 
+use super::join_error::drop_payload;
 use super::{JoinError, TaskId};
 use crate::runtime::context;
 use crate::waker::Shared;
@@ -252,25 +253,6 @@ impl<F: Future + 'static> TaskCell<F> {
             drop_payload(payload);
         }
     }
-}
-
-/// Drops the payload of a panic the loop caught. The payload is user data too, and its destructor
-/// may panic in turn; dropped bare, that second panic would escape into the loop and take it down.
-/// So each payload is dropped under `catch_unwind`, and what its destructor panicked with is dropped
-/// the same way. A chain that never ends (every payload's destructor panicking with yet another
-/// such payload) is cut after a few links by leaking the rest: std's own runtime aborts the process
-/// there, a loop serving other tasks prefers a small leak.
-fn drop_payload(mut payload: Box<dyn Any + Send>) {
-    for _ in 0..8 {
-        match catch_unwind(AssertUnwindSafe(move || drop(payload))) {
-            Ok(()) => return,
-            Err(next) => {
-                log::warn!("a panic payload's destructor panicked");
-                payload = next;
-            }
-        }
-    }
-    std::mem::forget(payload);
 }
 
 impl<F: Future + 'static> RawTask for TaskCell<F> {

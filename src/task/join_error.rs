@@ -13,6 +13,7 @@
 
 use std::any::Any;
 use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 /// The reason a task or blocking job has no output.
 pub struct JoinError {
@@ -87,6 +88,26 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> Option<&str> {
     } else {
         payload.downcast_ref::<String>().map(String::as_str)
     }
+}
+
+/// Drops the payload of a panic that the loop (or a pool thread) caught. The payload is user data
+/// too, and its destructor may panic in turn; dropped bare, that second panic would escape into the
+/// loop (or kill the pool thread). So each payload is dropped under `catch_unwind`, and what its
+/// destructor panicked with is dropped the same way. A chain that never ends (every payload's
+/// destructor panicking with yet another such payload) is cut after a few links by leaking the
+/// rest: std's own runtime aborts the process there; a loop serving other tasks prefers a small
+/// leak.
+pub(crate) fn drop_payload(mut payload: Box<dyn Any + Send>) {
+    for _ in 0..8 {
+        match catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+            Ok(()) => return,
+            Err(next) => {
+                log::warn!("a panic payload's destructor panicked");
+                payload = next;
+            }
+        }
+    }
+    std::mem::forget(payload);
 }
 
 impl fmt::Display for JoinError {

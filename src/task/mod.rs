@@ -23,6 +23,7 @@ use std::panic::Location;
 
 pub use id::TaskId;
 pub use join_error::JoinError;
+pub(crate) use join_error::drop_payload;
 pub use join_handle::JoinHandle;
 pub use yield_now::{YieldNow, yield_now};
 

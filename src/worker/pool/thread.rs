@@ -16,10 +16,12 @@
 //! `JoinHandle` to join them at shutdown, which this pool never does (see `worker/pool.rs`).
 
 use std::collections::VecDeque;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
+use crate::task::drop_payload;
 use crate::worker::error::QueueFull;
 use crate::worker::job::Job;
 use crate::worker::spawner::ThreadSpawner;
@@ -85,7 +87,14 @@ impl PoolShared {
         while let Some(job) = self.next_job(std::mem::take(&mut starting)) {
             let id = job.id();
             log::trace!("blocking job {id} running");
-            job.run(); // catches the closure's panic: this thread lives on
+            // `run` catches the closure's panic. What it does after — drop a result nobody awaits
+            // any more, wake the awaiting task — may run user code that panics too (a destructor).
+            // That must not end this thread either: the pool counts it alive and would never
+            // replace it, and jobs queued for it would wait forever.
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| job.run())) {
+                log::warn!("blocking job {id}: a panic after the job ran (a result's destructor?)");
+                drop_payload(payload);
+            }
             log::trace!("blocking job {id} done");
         }
     }

@@ -168,22 +168,24 @@ async fn read_forever(mut reader: TcpStream, _flag: Dropped) {
 }
 
 /// Writes until the peer's buffers are full and a write parks (then tells `parked`); a parked
-/// write is woken only when the peer reads, which it never does.
+/// write is woken only when the peer reads, which it never does. (A write can also park before
+/// the first one: a new socket is not known to be writable until the reactor's first event.)
 async fn write_forever(mut writer: TcpStream, _flag: Dropped, parked: Rc<Gate>) {
     let chunk = vec![b'x'; 64 * 1024];
-    let mut told = false;
+    let (mut written, mut told) = (0, false);
     loop {
         let wrote = poll_fn(|cx| {
             let poll = writer.poll_write(cx, &chunk);
-            if poll.is_pending() && !told {
+            if poll.is_pending() && written > 0 && !told {
                 told = true;
                 parked.arrive();
             }
             poll
         })
         .await;
-        if wrote.is_err() {
-            return;
+        match wrote {
+            Ok(n) => written += n,
+            Err(_) => return,
         }
     }
 }

@@ -403,3 +403,33 @@ fn a_detached_blocking_job_whose_result_panics_when_dropped_does_not_kill_its_th
         "the one thread survived both"
     );
 }
+
+#[test]
+fn dropping_a_runtime_with_a_queued_job_whose_closure_panics_when_dropped_returns_normally() {
+    // One pool thread, busy until the runtime is gone; a second job waits in the queue, holding a
+    // bomb. The runtime's drop cancels the queued job, dropping its closure (and the bomb) unrun.
+    let dropped = Arc::new(AtomicU32::new(0));
+    let (release, gate) = std::sync::mpsc::channel::<()>();
+    let rt = runtime_with_pool(1);
+    rt.block_on(async {
+        let (started, running) = evloop::sync::oneshot::channel();
+        drop(spawn_blocking(move || {
+            started.send(()).expect("the test waits for the start");
+            gate.recv().expect("the test releases the job");
+        }));
+        running.await.expect("the first job runs"); // so it is not in the queue any more
+        let b = bomb(&dropped);
+        drop(spawn_blocking(move || drop(b)));
+    });
+    let outcome = catch_unwind(AssertUnwindSafe(|| drop(rt)));
+    release.send(()).expect("the first job still waits");
+    assert!(
+        outcome.is_ok(),
+        "no destructor's panic escapes the runtime's drop"
+    );
+    assert_eq!(
+        dropped.load(Ordering::SeqCst),
+        1,
+        "the queued job was dropped unrun"
+    );
+}

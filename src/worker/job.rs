@@ -26,6 +26,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
 use crate::JoinError;
+use crate::task::drop_payload;
 
 /// Where a blocking job ran.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,7 +150,16 @@ impl Drop for Job {
     fn drop(&mut self) {
         if let Some(body) = self.body.take() {
             log::debug!("blocking job {} dropped unrun: cancelled", self.id);
-            body.cancel();
+            // Cancelling drops the closure unrun, and with it what it captured: user values whose
+            // destructors may panic. Jobs are dropped by the pool's shutdown (inside the runtime's
+            // drop) and when refused (on the loop thread); neither may unwind.
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| body.cancel())) {
+                log::warn!(
+                    "blocking job {}: a destructor panicked as it was cancelled",
+                    self.id
+                );
+                drop_payload(payload);
+            }
         }
     }
 }

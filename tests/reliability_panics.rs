@@ -11,6 +11,7 @@
 //! destructor leaves no dangling pointer or leak behind).
 
 mod echo_harness;
+mod reliability_support;
 mod util;
 
 use std::future::{Future, pending};
@@ -22,8 +23,8 @@ use std::task::{Context, Poll};
 
 use echo_harness::within;
 use evloop::task::yield_now;
-use evloop::worker::{Fallback, ThreadPool};
 use evloop::{JoinError, spawn, spawn_blocking, spawn_named};
+use reliability_support::runtime_with_pool;
 
 /// Marks a drop in a shared count, then panics if asked to. `Send` (an `Arc`), so that it can
 /// also be a panic payload.
@@ -312,16 +313,6 @@ fn a_destructor_panicking_with_a_payload_that_panics_when_dropped_is_contained()
         2,
         "the thrower and its payload"
     );
-}
-
-/// A runtime whose blocking jobs go to a pool of at most `threads` threads.
-fn runtime_with_pool(threads: usize) -> evloop::Runtime {
-    util::init_logging();
-    let pool = ThreadPool::builder().max_threads(threads).build();
-    evloop::Runtime::builder()
-        .worker(Fallback::new(pool))
-        .build()
-        .expect("runtime")
 }
 
 #[test]

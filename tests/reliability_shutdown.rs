@@ -15,15 +15,16 @@ use std::future::poll_fn;
 use std::io::{self, Read};
 use std::net::SocketAddr;
 use std::rc::Rc;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use evloop::net::{TcpListener, TcpStream};
-use evloop::spawn;
 use evloop::sync::oneshot;
 use evloop::task::yield_now;
 use evloop::time::sleep;
-use reliability_support::{Gate, on_thread_within};
+use evloop::{spawn, spawn_blocking};
+use reliability_support::{Gate, on_thread_within, runtime_with_pool};
 
 /// Deadline for a whole build-run-drop; a drop that hangs trips it.
 const LIMIT: Duration = Duration::from_secs(30);
@@ -92,6 +93,78 @@ fn dropping_a_runtime_with_tasks_parked_on_timers_and_replies_drops_them_all() {
         assert!(tx.is_closed(), "the receiver went with its task");
         assert_eq!(tx.send(7), Err(7));
     }
+}
+
+/// Sends on its channel when dropped.
+struct SignalOnDrop(mpsc::Sender<()>);
+
+impl Drop for SignalOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.send(());
+    }
+}
+
+/// Sets its flag when dropped.
+struct FlagOnDrop(Arc<AtomicBool>);
+
+impl Drop for FlagOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn dropping_a_runtime_does_not_wait_for_a_blocking_job_still_running() {
+    // One pool thread, held inside a job by a gate that opens only after the runtime's drop has
+    // returned: a drop that waited for the job would deadlock, and trip the deadline. A second job
+    // waits in the queue behind it, and a task awaits the first one's handle.
+    let (release, gate) = mpsc::channel::<()>();
+    let (result_dropped_tx, result_dropped) = mpsc::channel::<()>();
+    let (queued_dropped, queued_ran) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let (probe, ran) = (FlagOnDrop(queued_dropped.clone()), queued_ran.clone());
+    let (took, queued) = on_thread_within(LIMIT, "build, park and drop", move || {
+        let rt = runtime_with_pool(1);
+        #[allow(clippy::async_yields_async)] // the handle leaves the runtime on purpose
+        let queued = rt.block_on(async {
+            let (started, running) = oneshot::channel();
+            let job = spawn_blocking(move || {
+                started.send(()).expect("the runtime waits for the start");
+                gate.recv().expect("the test opens the gate");
+                SignalOnDrop(result_dropped_tx) // the result, dropped by whoever holds it last
+            });
+            drop(spawn(async move {
+                let _ = job.await; // a task parked on the pool
+            }));
+            running.await.expect("the job runs");
+            spawn_blocking(move || {
+                let _probe = probe;
+                ran.store(true, Ordering::SeqCst);
+            })
+        });
+        let stats = rt.worker_stats();
+        assert_eq!((stats.threads_alive, stats.queue_len), (1, 1));
+        (timed_drop(rt), queued)
+    });
+    if !cfg!(miri) {
+        assert!(took < PROMPT, "dropping took {took:?}");
+    }
+    // The queued job was cancelled: dropped unrun, its handle resolves to "cancelled".
+    assert!(queued_dropped.load(Ordering::SeqCst) && !queued_ran.load(Ordering::SeqCst));
+    let err = util::runtime().block_on(queued).expect_err("it never ran");
+    assert!(err.is_cancelled());
+    // The running job is still running, detached; opening the gate lets it finish, and the pool
+    // thread drops its result (nobody awaits it any more).
+    assert!(
+        result_dropped.try_recv().is_err(),
+        "the job has not finished yet"
+    );
+    release.send(()).expect("the job still waits at the gate");
+    result_dropped
+        .recv_timeout(LIMIT)
+        .expect("the job finished and its result was dropped");
 }
 
 #[test]

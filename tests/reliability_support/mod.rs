@@ -156,6 +156,19 @@ pub fn rss_kib() -> u64 {
         .expect("VmRSS: <n> kB")
 }
 
+/// A runtime whose blocking jobs go to a pool of at most `threads` threads (the default worker,
+/// `Fallback`, around a smaller pool).
+pub fn runtime_with_pool(threads: usize) -> evloop::Runtime {
+    let _ = env_logger::builder().is_test(true).try_init();
+    let pool = evloop::worker::ThreadPool::builder()
+        .max_threads(threads)
+        .build();
+    evloop::Runtime::builder()
+        .worker(evloop::worker::Fallback::new(pool))
+        .build()
+        .expect("epoll and eventfd are available")
+}
+
 /// Runs `f` on a new thread and returns its result; panics if it takes longer than `limit`.
 ///
 /// For what cannot be bounded by `evloop::time::timeout` because it runs outside any loop — above

@@ -33,7 +33,7 @@ use echo_harness::{Server, message, pattern, within};
 use evloop::net::TcpStream;
 use evloop::spawn;
 use evloop::sync::oneshot;
-use reliability_support::{Gate, Rng, both, soak};
+use reliability_support::{Gate, Rng, both, ensure_fd_limit, soak};
 
 /// Connections open at the same time in each round.
 const CONNS: usize = 500;
@@ -46,6 +46,8 @@ const MAX_SIZE: usize = 64 * 1024;
 #[cfg_attr(miri, ignore)] // real sockets, 1000 descriptors
 fn five_hundred_connections_with_random_sizes_lose_no_byte() {
     let soak = soak();
+    // Both ends of every connection, plus the listener, the two reactors and some slack.
+    ensure_fd_limit(2 * CONNS as u64 + 64);
     let server = ServerThread::start(soak.unwrap_or_default() + Duration::from_secs(120));
     let rt = util::runtime();
     let started = Instant::now();

@@ -143,6 +143,32 @@ pub fn reset_on_close(socket: &impl AsRawFd) {
     );
 }
 
+/// Makes sure this process may open `needed` descriptors: raises the soft `RLIMIT_NOFILE` up to
+/// the hard one if it is lower (many systems default to 1024), and fails loudly if even the hard
+/// limit is too low.
+pub fn ensure_fd_limit(needed: u64) {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `limit` is a valid, writable rlimit; getrlimit only writes into it.
+    let rc = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
+    assert_eq!(rc, 0, "getrlimit: {}", io::Error::last_os_error());
+    if limit.rlim_cur >= needed {
+        return;
+    }
+    assert!(
+        limit.rlim_max >= needed,
+        "this test needs {needed} descriptors; the hard limit is {}",
+        limit.rlim_max
+    );
+    limit.rlim_cur = needed;
+    // SAFETY: `limit` is a valid rlimit whose soft value does not exceed its hard value;
+    // setrlimit only reads it. Raising the soft limit up to the hard one is always allowed.
+    let rc = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
+    assert_eq!(rc, 0, "setrlimit: {}", io::Error::last_os_error());
+}
+
 /// Resident memory of this process in KiB (`VmRSS` in `/proc/self/status`).
 pub fn rss_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");

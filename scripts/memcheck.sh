@@ -34,6 +34,7 @@ TESTS=(
     "reliability_panics"
     "reliability_wakers"
     "reliability_shutdown"
+    "worker"
 )
 # a_million_dropped_timeouts...: a million timers, ~3 minutes under valgrind (thousands run in
 #   timeout_gives_up... and the reliability tests).
@@ -98,42 +99,56 @@ for spec in "${TESTS[@]}"; do
         "$tests" "$(summary "$LOGS/$name.log")")")
 done
 
-# 2. The echo server under load: started under valgrind on a free port, driven by two echo_client
-#    runs (also under valgrind) that verify every byte, then stopped with SIGTERM.
-echo "== echo_server under echo_client load"
-start=$SECONDS
-"${VALGRIND[@]}" --log-file="$LOGS/echo_server.log" target/release/examples/echo_server \
-    127.0.0.1:0 >"$LOGS/echo_server.out" 2>&1 &
-server=$!
-addr=""
-for _ in $(seq 600); do # up to 60 s for valgrind to start the server
-    addr=$(sed -n 's/^listening on //p' "$LOGS/echo_server.out")
-    [ -n "$addr" ] && break
-    kill -0 "$server" 2>/dev/null || break
-    sleep 0.1
-done
-if [ -z "$addr" ]; then
-    echo "memcheck.sh: the echo server did not start" >&2
-    kill -TERM "$server" 2>/dev/null || true
-    exit 1
-fi
-client_ok=1
-for load in "--conns 100 --count 200 --size 4096" "--conns 20 --count 20 --size 65536"; do
+# 2. The echo server under load: started under valgrind on a free port, driven by echo_client
+#    runs (also under valgrind) that verify every byte, then stopped with SIGTERM. Twice: echoing
+#    on the loop, and passing every message through spawn_blocking on the pool's threads.
+#    Usage: serve_under_load NAME "SERVER ARGS" "CLIENT ARGS"...
+serve_under_load() {
+    local name=$1 server_args=$2 server addr load client_ok=1 start=$SECONDS clients=()
+    shift 2
+    echo "== $name under echo_client load"
     # shellcheck disable=SC2086
-    if ! "${VALGRIND[@]}" --log-file="$LOGS/echo_client.log" target/release/examples/echo_client \
-        "$addr" $load >>"$LOGS/echo_client.out" 2>&1 || ! clean "$LOGS/echo_client.log"; then
-        client_ok=0
+    "${VALGRIND[@]}" --log-file="$LOGS/$name.log" target/release/examples/echo_server \
+        127.0.0.1:0 $server_args >"$LOGS/$name.out" 2>&1 &
+    server=$!
+    addr=""
+    for _ in $(seq 600); do # up to 60 s for valgrind to start the server
+        addr=$(sed -n 's/^listening on //p' "$LOGS/$name.out")
+        [ -n "$addr" ] && break
+        kill -0 "$server" 2>/dev/null || break
+        sleep 0.1
+    done
+    if [ -z "$addr" ]; then
+        echo "memcheck.sh: the echo server did not start" >&2
+        kill -TERM "$server" 2>/dev/null || true
+        failed=1
+        return
     fi
-    report+=("$(printf '%-22s %-6s        %s | %s' "echo_client" \
-        "$([ $client_ok = 1 ] && echo ok || echo FAILED)" \
-        "$load: $(tail -1 "$LOGS/echo_client.out" | cut -d' ' -f1-5)" \
-        "$(summary "$LOGS/echo_client.log")")")
-done
-kill -TERM "$server"
-wait "$server" || true # ended by the signal: valgrind's exit status is the signal's
-if [ $client_ok = 1 ] && clean "$LOGS/echo_server.log"; then status=ok; else status=FAILED; failed=1; fi
-report+=("$(printf '%-22s %-6s %4ss  %s | %s' "echo_server" "$status" $((SECONDS - start)) \
-    "served both loads, stopped by SIGTERM" "$(summary "$LOGS/echo_server.log")")")
+    for load in "$@"; do
+        # shellcheck disable=SC2086
+        if "${VALGRIND[@]}" --log-file="$LOGS/$name-client.log" target/release/examples/echo_client \
+            "$addr" $load >>"$LOGS/$name-client.out" 2>&1 && clean "$LOGS/$name-client.log"; then
+            status=ok
+        else
+            status=FAILED
+            client_ok=0
+        fi
+        clients+=("$(printf '%-22s %-6s        %s | %s' "  echo_client" "$status" \
+            "$load: $(tail -1 "$LOGS/$name-client.out" | cut -d' ' -f1-5)" \
+            "$(summary "$LOGS/$name-client.log")")")
+    done
+    kill -TERM "$server"
+    wait "$server" || true # ended by the signal: valgrind's exit status is the signal's
+    if [ $client_ok = 1 ] && clean "$LOGS/$name.log"; then status=ok; else status=FAILED; failed=1; fi
+    report+=("$(printf '%-22s %-6s %4ss  %s | %s' "$name" "$status" $((SECONDS - start)) \
+        "echo_server${server_args:+ $server_args}, stopped by SIGTERM" "$(summary "$LOGS/$name.log")")")
+    report+=("${clients[@]}")
+}
+
+serve_under_load echo_server "" \
+    "--conns 100 --count 200 --size 4096" "--conns 20 --count 20 --size 65536"
+serve_under_load echo_server_pool "--work-ms 0 --worker threads" \
+    "--conns 50 --count 100 --size 1024"
 
 echo
 echo "== memcheck summary (logs in $LOGS/)"

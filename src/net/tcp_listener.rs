@@ -22,6 +22,15 @@
 //! refused it (EPERM), the network went away (ENETDOWN, EHOSTUNREACH, ...) — are skipped: Linux
 //! reports some network errors of the *new* socket through `accept`, and `accept(2)` says to treat
 //! them like `EAGAIN`. Anything else (a closed or invalid listener) is returned to the caller.
+//!
+//! ## The backlog
+//!
+//! The kernel completes handshakes on its own and queues the connections for `accept`; `listen`'s
+//! *backlog* caps that queue. mio and std listen with 128. A burst of more connects than that —
+//! 500 clients starting at once — overflows it while the loop is busy: the kernel drops handshake
+//! replies, falls back to SYN cookies, and some of those connections are later *reset*
+//! (`tests/reliability_load.rs` saw it). [`TcpListener::bind`] therefore asks for 1024, tokio's
+//! value (the kernel caps it at `net.core.somaxconn`, 4096 on current Linux).
 
 use std::future::poll_fn;
 use std::io;
@@ -34,6 +43,9 @@ use mio::Interest;
 use super::poll_evented::PollEvented;
 use super::tcp_stream::TcpStream;
 use crate::reactor::Direction;
+
+/// Connections the kernel may hold for `accept` (tokio's value; see the module docs).
+const BACKLOG: libc::c_int = 1024;
 
 /// The first back-off after running out of descriptors.
 const BACKOFF_START: Duration = Duration::from_millis(10);
@@ -94,8 +106,8 @@ impl AcceptFailure {
 }
 
 impl TcpListener {
-    /// Binds to `addr` (the first address that works) and starts listening (backlog 128, with
-    /// `SO_REUSEADDR`, as mio and std do). Port 0 picks a free port: see [`local_addr`].
+    /// Binds to `addr` (the first address that works) and starts listening, with `SO_REUSEADDR`
+    /// and a backlog of 1024 (module docs). Port 0 picks a free port: see [`local_addr`].
     ///
     /// [`local_addr`]: TcpListener::local_addr
     ///
@@ -103,6 +115,12 @@ impl TcpListener {
     /// Outside a runtime.
     pub fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
         let listener = super::each_addr(addr, mio::net::TcpListener::bind)?;
+        // mio listened with 128; listening again on a listening socket only changes the backlog.
+        // SAFETY: the descriptor belongs to `listener`, which is alive for the whole call;
+        // `listen` reads only its two integer arguments and touches no memory of ours.
+        if unsafe { libc::listen(listener.as_raw_fd(), BACKLOG) } == -1 {
+            return Err(io::Error::last_os_error());
+        }
         TcpListener::from_mio(listener)
     }
 

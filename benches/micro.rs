@@ -1,6 +1,7 @@
 //! evloop microbenchmarks: the runtime primitives, row for row like `micro-tokio`.
 //!
-//! Run with: `cargo bench --bench micro -- WORKLOAD N` (pin it: `taskset -c 0 cargo bench ...`).
+//! Run with: `cargo bench --bench micro -- WORKLOAD N` (pin it: `taskset -c 0 cargo bench ...`);
+//! plain `cargo bench` runs spawn, pingpong and timers with N = 100 000.
 //!
 //! The rows mirror `../shared/bench/peers/src/bin/micro-tokio.rs`, which runs the same workloads on
 //! tokio's current-thread runtime, so that `scripts/bench-compare.sh` can set the two side by side
@@ -44,6 +45,13 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with("--"))
         .collect();
+    if args.is_empty() {
+        // Plain `cargo bench`: the three shared workloads at the size the README uses.
+        for workload in ["spawn", "pingpong", "timers"] {
+            run(workload, 100_000);
+        }
+        return;
+    }
     let (Some(workload), Some(n)) = (
         args.first(),
         args.get(1).and_then(|a| a.parse::<usize>().ok()),
@@ -55,8 +63,13 @@ fn main() {
         eprintln!("N must be in 1..=10000000");
         std::process::exit(2);
     }
+    run(workload, n);
+}
+
+/// Runs one workload and prints its rows.
+fn run(workload: &str, n: usize) {
     let warm = n.min(10_000);
-    match workload.as_str() {
+    match workload {
         "spawn" => bench_spawn(n, warm),
         "pingpong" => bench_pingpong(n, warm),
         "timers" => bench_timers(n),

@@ -75,6 +75,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg_attr(miri, ignore)] // waits for real time to pass (every runtime test still calls the clock)
     fn the_coarse_clock_moves_forward_in_ticks() {
         let res = tick_resolution();
         assert!(res <= Duration::from_millis(10), "tick of {res:?}");

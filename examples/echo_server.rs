@@ -1,6 +1,7 @@
 //! Echo server: every byte a client sends comes straight back, one task per connection.
 //!
-//! Run with: `cargo run --release --example echo_server -- [ADDR] [--stats SECS]`
+//! Run with: `cargo run --release --example echo_server -- [ADDR] [--stats SECS]
+//!            [--work-ms MS] [--worker threads|inline|fallback]`
 //!
 //! ADDR defaults to 127.0.0.1:7878 (port 0 picks a free port). The server prints one line,
 //! `listening on ADDR`, and serves until killed. Then try:
@@ -10,6 +11,18 @@
 //! cargo run --release --example echo_client -- 127.0.0.1:7878 --conns 50 --count 1000 --size 64
 //! RUST_LOG=debug cargo run --release --example echo_server     # see each connect and disconnect
 //! cargo run --release --example echo_server -- --stats 5       # loop statistics every 5 s (stderr)
+//! ```
+//!
+//! The blocking-work story on an echo server: with `--work-ms MS` every message passes through a
+//! blocking "transform" (it sleeps MS, then returns the bytes unchanged) run with
+//! `evloop::spawn_blocking`. Watch the client's latencies:
+//!
+//! ```text
+//! cargo run --release --example echo_server -- 127.0.0.1:7878 --work-ms 20 --worker threads
+//! cargo run --release --example echo_client -- 127.0.0.1:7878 --conns 10 --count 20 --size 64
+//! #   threads: ten clients' transforms overlap on ten pool threads; p50 ≈ 20 ms
+//! cargo run --release --example echo_server -- 127.0.0.1:7878 --work-ms 20 --worker inline
+//! #   inline: each transform blocks the loop; the ten clients queue behind each other, p50 ≈ 200 ms
 //! ```
 //!
 //! Memory per connection: an idle connection holds no buffer. Its task waits with
@@ -29,7 +42,12 @@ use evloop::{Runtime, spawn};
 fn main() -> io::Result<()> {
     env_logger::init();
     let args = Args::parse()?;
-    let rt = Runtime::new()?;
+    let mut builder = Runtime::builder();
+    if let Some(name) = &args.worker {
+        let worker = evloop::worker::by_name(name).ok_or_else(|| Args::usage(name))?;
+        builder = builder.worker(worker);
+    }
+    let rt = builder.build()?;
     rt.block_on(serve(args))
 }
 
@@ -44,9 +62,10 @@ async fn serve(args: Args) -> io::Result<()> {
         // `accept` itself rides out EMFILE/ENFILE (it backs off and retries); an error here means
         // the listener is broken, and then there is nothing left to serve.
         let (stream, peer) = listener.accept().await?;
+        let work = args.work;
         spawn(async move {
             log::debug!("{peer}: connected");
-            match echo(stream).await {
+            match echo(stream, work).await {
                 Ok(bytes) => log::debug!("{peer}: disconnected after echoing {bytes} bytes"),
                 Err(e) => log::debug!("{peer}: connection ended with an error: {e}"),
             }
@@ -55,7 +74,7 @@ async fn serve(args: Args) -> io::Result<()> {
 }
 
 /// Echoes until the client closes its side; returns the bytes echoed.
-async fn echo(stream: TcpStream) -> io::Result<u64> {
+async fn echo(stream: TcpStream, work: Option<Duration>) -> io::Result<u64> {
     // Small messages should leave at once, not wait for the previous segment's ACK (Nagle).
     stream.set_nodelay(true)?;
     let mut stream = stream;
@@ -71,12 +90,26 @@ async fn echo(stream: TcpStream) -> io::Result<u64> {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
             Err(e) => return Err(e),
         };
-        // WORKER HOOK (branch `worker`, wired after its merge): with `--work-ms MS --worker
-        // threads|inline|fallback`, pass `buf.bytes[..n]` through a blocking transform here, via
-        // `evloop::spawn_blocking`, before writing it back.
-        stream.write_all(&buf.bytes[..n]).await?;
+        if let Some(work) = work {
+            let transformed = transform(buf.bytes[..n].to_vec(), work).await?;
+            drop(buf); // do not hold a pooled buffer while the transform runs
+            stream.write_all(&transformed).await?;
+        } else {
+            stream.write_all(&buf.bytes[..n]).await?;
+        }
         echoed += n as u64;
     }
+}
+
+/// The blocking "transform" of `--work-ms`: sleeps (a stand-in for a slow synchronous call), then
+/// gives the bytes back unchanged, so the client can still verify every byte. It runs wherever the
+/// runtime's worker puts it: a pool thread (the loop stays free) or the loop thread (it blocks).
+async fn transform(bytes: Vec<u8>, work: Duration) -> io::Result<Vec<u8>> {
+    let handle = evloop::spawn_blocking(move || {
+        std::thread::sleep(work);
+        bytes
+    });
+    Ok(handle.await?)
 }
 
 /// Prints the one line the benchmark scripts wait for, and flushes it.
@@ -158,26 +191,27 @@ fn buffer_size() -> usize {
         .unwrap_or(4096)
 }
 
-/// Command line: `[ADDR] [--stats SECS]`.
+/// Command line: `[ADDR] [--stats SECS] [--work-ms MS] [--worker threads|inline|fallback]`.
 struct Args {
     /// Where to listen.
     addr: SocketAddr,
     /// Print stats this often, if given.
     stats_every: Option<Duration>,
+    /// Pass every message through a blocking transform of this duration, if given.
+    work: Option<Duration>,
+    /// The worker by name (`evloop::worker::by_name`); the runtime's default when absent.
+    worker: Option<String>,
 }
 
 impl Args {
     /// Parses `std::env::args`, or explains the usage.
     fn parse() -> io::Result<Args> {
-        let usage = || {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "usage: echo_server [ADDR] [--stats SECS]   (ADDR default 127.0.0.1:7878)",
-            )
-        };
+        let usage = || Args::usage("");
         let mut args = Args {
             addr: "127.0.0.1:7878".parse().expect("a valid literal address"),
             stats_every: None,
+            work: None,
+            worker: None,
         };
         let mut argv = std::env::args().skip(1);
         while let Some(arg) = argv.next() {
@@ -186,9 +220,30 @@ impl Args {
                     let secs: f64 = argv.next().and_then(|s| s.parse().ok()).ok_or_else(usage)?;
                     args.stats_every = Some(Duration::from_secs_f64(secs.max(0.001)));
                 }
+                "--work-ms" => {
+                    let ms: u64 = argv.next().and_then(|s| s.parse().ok()).ok_or_else(usage)?;
+                    args.work = Some(Duration::from_millis(ms));
+                }
+                "--worker" => args.worker = Some(argv.next().ok_or_else(usage)?),
                 addr => args.addr = addr.parse().map_err(|_| usage())?,
             }
         }
         Ok(args)
+    }
+
+    /// The usage error (naming the offending value, if any).
+    fn usage(bad: &str) -> io::Error {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "usage: echo_server [ADDR] [--stats SECS] [--work-ms MS] \
+                 [--worker threads|inline|fallback]   (ADDR default 127.0.0.1:7878){}",
+                if bad.is_empty() {
+                    String::new()
+                } else {
+                    format!("; not understood: {bad}")
+                }
+            ),
+        )
     }
 }

@@ -19,8 +19,9 @@
 //! | `reactor.rs` | `mio::Poll`, one slot per socket, edge-triggered readiness |
 //! | [`net`] | `TcpListener`, `TcpStream`, `UdpSocket` on the reactor |
 //! | [`net`] (`net/poll_evented.rs`, `net/tcp_*.rs`, `net/split.rs`, `net/udp.rs`) | sockets as futures |
-//! | `stats.rs` | counters, lag histogram, the blocked-loop warning |
+//! | `stats.rs`, `clock.rs` | counters, lag histogram, the blocked-loop warning, a cheap clock |
 //! | [`sync`] | the async `Mutex` (the execution lock), `oneshot`, `mpsc` |
+//! | [`worker`] (`worker/pool.rs`, `worker/fallback.rs`, ...) | blocking calls: offload to a thread, or run inline |
 //!
 //! `docs/architecture.md` draws one turn of the loop with the file and function of each step.
 #![warn(clippy::undocumented_unsafe_blocks)]
@@ -35,6 +36,7 @@ pub mod task;
 pub mod time;
 pub mod worker;
 
+mod clock;
 mod reactor;
 mod run_queue;
 mod stats;
@@ -44,6 +46,7 @@ mod waker;
 pub use runtime::{Builder, Runtime};
 pub use stats::{LagHistogram, RuntimeStats};
 pub use task::{JoinError, JoinHandle, spawn, spawn_named};
+pub use worker::spawn_blocking;
 
 /// The current runtime's statistics.
 ///

@@ -11,7 +11,8 @@
 //! ```
 //!
 //! Each column is `scale` of wall time. A request row shows `.` while it waits for the lock, `#`
-//! while its blocking call runs on a worker thread, `!` while it runs *on the loop thread*. The
+//! while its blocking call runs on a worker thread, `!` while it runs *on the loop thread* (`E`
+//! where a call could not run at all). The
 //! heartbeat row shows `:` for a column in which the heartbeat ticked on time, `x` for a column
 //! with a late tick, and a blank where it did not tick at all — the loop was blocked.
 
@@ -28,6 +29,8 @@ pub struct RequestSpan {
     pub work_end: Duration,
     /// True when the call ran on the loop thread (the blocking fallback).
     pub inline: bool,
+    /// True when the call could not run at all (drawn as `E` at the failure).
+    pub failed: bool,
 }
 
 /// One heartbeat tick: when it was due and when it actually ran.
@@ -74,7 +77,8 @@ pub fn render(requests: &[RequestSpan], ticks: &[Tick], total: Duration, columns
     }
     out.push_str(&format!("heartbeat   {}\n", String::from_utf8_lossy(&beat)));
     out.push_str(&format!(
-        "            one column = {} ms; '#' offloaded call, '!' call on the loop thread, '.' waiting for the lock,\n            ':' heartbeat on time, 'x' late, blank = no heartbeat (loop blocked)\n",
+        "            one column = {} ms   # call on a worker thread   ! call on the loop thread\n            \
+         . waiting for the lock   E failed   : heartbeat on time   x late   blank: no heartbeat\n",
         scale.as_millis()
     ));
     out
@@ -133,6 +137,7 @@ mod tests {
                 work_start: ms(1000 * i),
                 work_end: ms(1000 * (i + 1)),
                 inline: true,
+                failed: false,
             })
             .collect();
         let ticks = [

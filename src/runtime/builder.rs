@@ -4,6 +4,7 @@ use std::io;
 use std::time::Duration;
 
 use super::Runtime;
+use crate::worker::Worker;
 
 /// Settings a runtime keeps for its lifetime.
 #[derive(Clone, Debug)]
@@ -28,6 +29,8 @@ impl Default for Config {
 pub struct Builder {
     /// What the runtime will be built with.
     config: Config,
+    /// Where blocking jobs will run (`None`: `worker::default_worker()`).
+    worker: Option<Box<dyn Worker>>,
 }
 
 impl Builder {
@@ -51,8 +54,21 @@ impl Builder {
         self
     }
 
-    /// Creates the runtime: the epoll instance, its interrupt eventfd and empty queues.
+    /// Where `spawn_blocking` runs blocking jobs (default: [`Fallback`](crate::worker::Fallback),
+    /// a thread pool that runs a job inline when the OS refuses threads). E.g.
+    /// `.worker(Inline::new())` to see the loop blocked, or
+    /// `.worker(Fallback::new(ThreadPool::builder().spawner(Deny::always()).build()))`.
+    pub fn worker(mut self, worker: impl Worker + 'static) -> Builder {
+        self.worker = Some(Box::new(worker));
+        self
+    }
+
+    /// Creates the runtime: the epoll instance, its interrupt eventfd and empty queues. Then the
+    /// worker's probe says, once, where blocking work will go ("blocking work: offloaded to
+    /// threads"), logged at info and kept in `Runtime::worker_stats()`.
     pub fn build(self) -> io::Result<Runtime> {
-        Runtime::from_config(self.config)
+        let worker = self.worker.unwrap_or_else(crate::worker::default_worker);
+        worker.probe();
+        Runtime::from_config(self.config, worker)
     }
 }

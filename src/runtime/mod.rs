@@ -33,6 +33,7 @@ pub use builder::Builder;
 use self::core::Core;
 use crate::stats::RuntimeStats;
 use crate::waker::MainWake;
+use crate::worker::{Worker, WorkerStats};
 
 /// A single-threaded event loop. Not `Send`: it stays on the thread that made it.
 pub struct Runtime {
@@ -52,9 +53,9 @@ impl Runtime {
     }
 
     /// Builds the loop state from a finished configuration.
-    fn from_config(config: builder::Config) -> io::Result<Runtime> {
+    fn from_config(config: builder::Config, worker: Box<dyn Worker>) -> io::Result<Runtime> {
         Ok(Runtime {
-            core: Rc::new(Core::new(config)?),
+            core: Rc::new(Core::new(config, worker)?),
         })
     }
 
@@ -105,6 +106,12 @@ impl Runtime {
         self.core.stats()
     }
 
+    /// A snapshot of the blocking worker's counters: jobs offloaded and inline, threads, queue,
+    /// mode, and what the start-up probe found.
+    pub fn worker_stats(&self) -> WorkerStats {
+        self.core.worker().stats()
+    }
+
     /// Number of sockets registered with the reactor now.
     pub fn io_sources(&self) -> usize {
         self.core.reactor().live_sources()
@@ -114,6 +121,24 @@ impl Runtime {
     pub fn clock(&self) -> Instant {
         self.core.clock()
     }
+}
+
+/// Runs `f` with the current runtime's blocking worker (what `spawn_blocking` uses).
+///
+/// The core is cloned out of the thread-local first, so `f` may run user code — an inline job —
+/// that uses the runtime again (spawns, or calls `spawn_blocking` itself).
+///
+/// # Panics
+/// Outside a runtime; `#[track_caller]` makes the panic point at the user's `spawn_blocking`.
+#[track_caller]
+pub(crate) fn with_worker<R>(f: impl FnOnce(&dyn Worker) -> R) -> R {
+    let Some(core) = context::current() else {
+        panic!(
+            "evloop::spawn_blocking must be used inside an evloop runtime: call it from a future \
+             run by `Runtime::block_on(...)` or by a spawned task"
+        )
+    };
+    f(core.worker())
 }
 
 impl Drop for Runtime {

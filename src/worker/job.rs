@@ -1,0 +1,243 @@
+//! `Job`: one blocking closure on its way to a thread, and the slot its result comes back through.
+//!
+//! `spawn_blocking(f)` splits into two halves that may live on different threads:
+//!
+//! ```text
+//!  loop thread                         shared: Arc<Completion<T>>            pool thread
+//!  BlockingHandle<T> ── poll ──► lock: result? ─ no ─► keep cx.waker()
+//!                                                        ▲
+//!                                      lock: store result, take waker ◄── Job::run: f() (panics caught)
+//!       task polled again  ◄── wake() (a remote wake for the loop) ◄──── unlock, then wake
+//! ```
+//!
+//! The `Job` is type-erased (`Box<dyn JobBody>`), so a worker can queue jobs of every output type
+//! in one `VecDeque<Job>`. A job always delivers exactly one result: its output, a `JoinError` for
+//! a panic, or — when it is dropped without running (queue discarded at shutdown, job refused) — a
+//! cancelled `JoinError`. So an awaiting task never waits for a job that no longer exists.
+//!
+//! The waker is taken out under the lock but woken after the lock is released: waking may run
+//! arbitrary code (here: push a task id and write an eventfd), and it must not run while the
+//! awaiting side could be blocked on the same lock.
+
+use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+
+use crate::JoinError;
+
+/// Where a blocking job ran.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Execution {
+    /// On a pool thread: the loop stayed free.
+    Offloaded,
+    /// On the calling thread — the event loop, blocked while the job ran.
+    Inline(InlineReason),
+}
+
+/// Why a job ran on the calling thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InlineReason {
+    /// The runtime was built with the [`Inline`](super::Inline) worker.
+    Chosen,
+    /// The OS refused a new thread and the pool had none alive ([`Fallback`](super::Fallback)).
+    ThreadsRefused,
+    /// Every thread was busy, the queue was full, and the policy is `QueueFull::RunInline`.
+    QueueFull,
+}
+
+impl fmt::Display for Execution {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Execution::Offloaded => f.write_str("offloaded to a worker thread"),
+            Execution::Inline(reason) => write!(f, "inline on the loop thread ({reason})"),
+        }
+    }
+}
+
+impl fmt::Display for InlineReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            InlineReason::Chosen => "the Inline worker was chosen",
+            InlineReason::ThreadsRefused => "thread creation refused",
+            InlineReason::QueueFull => "queue full",
+        })
+    }
+}
+
+/// Source of job ids for logs ("blocking job 7").
+static NEXT_JOB_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A blocking closure with the slot its result goes to. Dropping a job that has not run cancels it:
+/// its handle resolves to a cancelled `JoinError`.
+pub struct Job {
+    /// Number for logs, unique in the process.
+    id: u64,
+    /// The closure and its result slot; `None` once run or cancelled.
+    body: Option<Box<dyn JobBody>>,
+}
+
+/// What a worker can do with a type-erased job body.
+trait JobBody: Send {
+    /// Runs the closure on this thread and delivers its output (or its panic).
+    fn run(self: Box<Self>);
+    /// Delivers a cancelled `JoinError` without running the closure.
+    fn cancel(self: Box<Self>);
+}
+
+/// The typed body behind a `Job`.
+struct Body<F, T> {
+    /// The blocking closure.
+    f: F,
+    /// Where its result goes.
+    completion: Arc<Completion<T>>,
+}
+
+impl<F, T> JobBody for Body<F, T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    fn run(self: Box<Self>) {
+        let Body { f, completion } = *self;
+        // AssertUnwindSafe: after a panic nothing touched by `f` is used again here; the payload
+        // goes to the caller, who decides (like a task's panic, `task/cell.rs`).
+        let result = catch_unwind(AssertUnwindSafe(f)).map_err(JoinError::from_panic);
+        completion.deliver(result);
+    }
+
+    fn cancel(self: Box<Self>) {
+        self.completion.deliver(Err(JoinError::cancelled()));
+    }
+}
+
+impl Job {
+    /// Wraps `f` and returns the job with the slot its result will arrive in.
+    pub(crate) fn new<F, T>(f: F) -> (Job, Arc<Completion<T>>)
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let completion = Arc::new(Completion::default());
+        let body = Body {
+            f,
+            completion: Arc::clone(&completion),
+        };
+        let job = Job {
+            id: NEXT_JOB_ID.fetch_add(1, Ordering::Relaxed),
+            body: Some(Box::new(body)),
+        };
+        (job, completion)
+    }
+
+    /// The job's number, as logs show it ("blocking job 7").
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Runs the closure on the calling thread and hands its result (or panic) to the awaiting task.
+    /// A panic in the closure is caught: it never unwinds into the caller.
+    pub fn run(mut self) {
+        if let Some(body) = self.body.take() {
+            body.run();
+        }
+    }
+}
+
+impl Drop for Job {
+    fn drop(&mut self) {
+        if let Some(body) = self.body.take() {
+            log::debug!("blocking job {} dropped unrun: cancelled", self.id);
+            body.cancel();
+        }
+    }
+}
+
+impl fmt::Debug for Job {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Job({})", self.id)
+    }
+}
+
+/// The result slot shared by a job and its handle.
+pub(crate) struct Completion<T> {
+    /// Result and waker, behind one lock (taken twice per job: once by each side).
+    slot: Mutex<Slot<T>>,
+}
+
+/// What the two sides exchange.
+struct Slot<T> {
+    /// The job's result, until the handle takes it.
+    result: Option<Result<T, JoinError>>,
+    /// The waker of the task awaiting the handle, if it has polled.
+    waker: Option<Waker>,
+    /// The handle was dropped: a result delivered now is dropped.
+    detached: bool,
+}
+
+impl<T> Default for Completion<T> {
+    fn default() -> Self {
+        Completion {
+            slot: Mutex::new(Slot {
+                result: None,
+                waker: None,
+                detached: false,
+            }),
+        }
+    }
+}
+
+impl<T> Completion<T> {
+    /// Locks the slot. A poisoned lock means a panic *between* lock and unlock here, where no
+    /// code can panic; the slot is consistent either way, so poison is ignored.
+    fn lock(&self) -> MutexGuard<'_, Slot<T>> {
+        self.slot
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// The job side: store the result and wake the awaiting task (outside the lock).
+    fn deliver(&self, result: Result<T, JoinError>) {
+        let mut slot = self.lock();
+        if slot.detached {
+            drop(slot);
+            drop(result); // nobody will read it; drop it outside the lock
+            return;
+        }
+        slot.result = Some(result);
+        let waker = slot.waker.take();
+        drop(slot);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// The handle side: take the result, or leave the waker for `deliver`.
+    pub(crate) fn poll_result(&self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>> {
+        let mut slot = self.lock();
+        if let Some(result) = slot.result.take() {
+            return Poll::Ready(result);
+        }
+        match &slot.waker {
+            Some(waker) if waker.will_wake(cx.waker()) => {}
+            _ => slot.waker = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+
+    /// The handle was dropped: forget the waker, drop any result now and any later one on arrival.
+    pub(crate) fn detach(&self) {
+        let mut slot = self.lock();
+        slot.detached = true;
+        let waker = slot.waker.take();
+        let result = slot.result.take();
+        drop(slot);
+        drop((waker, result));
+    }
+
+    /// True once a result has been delivered and not yet taken.
+    pub(crate) fn is_ready(&self) -> bool {
+        self.lock().result.is_some()
+    }
+}

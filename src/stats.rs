@@ -50,6 +50,11 @@ pub struct LagHistogram {
 impl LagHistogram {
     /// Adds one measured delay.
     pub(crate) fn record(&mut self, lag: Duration) {
+        if lag.is_zero() {
+            // The common case (see `Core::run_task`): first bucket; max and total stay as they are.
+            self.counts[0] += 1;
+            return;
+        }
         let bucket = LAG_BOUNDS
             .iter()
             .position(|bound| lag < *bound)
@@ -248,5 +253,17 @@ mod tests {
         assert_eq!(h.max(), Duration::from_secs(2));
         assert_eq!(h.at_least(Duration::from_millis(100)), 2);
         assert_eq!(h.at_least(Duration::from_millis(10)), 3);
+    }
+
+    #[test]
+    fn a_zero_lag_counts_in_the_first_bucket_and_in_the_mean() {
+        let mut h = LagHistogram::default();
+        h.record(Duration::from_millis(4));
+        h.record(Duration::ZERO); // the fast path
+        let counts: Vec<u64> = h.buckets().map(|(_, c)| c).collect();
+        assert_eq!(counts, [1, 1, 0, 0, 0]);
+        assert_eq!(h.count(), 2);
+        assert_eq!(h.max(), Duration::from_millis(4));
+        assert_eq!(h.mean(), Duration::from_millis(2));
     }
 }

@@ -219,8 +219,15 @@ impl Core {
             .scheduled
             .store(false, std::sync::atomic::Ordering::Release);
         let start = self.clock.get();
-        self.counters
-            .record_lag(start.saturating_duration_since(notified.woken_at));
+        // The loop clock only moves when the kernel tick does (`clock.rs`), so most wakes are
+        // stamped with the very reading this poll starts at: a lag of exactly zero, known without
+        // the subtraction (a call into std on every poll).
+        let lag = if start == notified.woken_at {
+            Duration::ZERO
+        } else {
+            start.saturating_duration_since(notified.woken_at)
+        };
+        self.counters.record_lag(lag);
         let result = task.run();
         self.record_poll(start, Some(&*task));
         if result == RunResult::Pending {

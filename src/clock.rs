@@ -17,8 +17,8 @@
 //! A poll longer than a tick always crosses a tick, so the blocked-loop warning still fires for
 //! every slow poll and reports its duration to within one tick. The price is resolution: poll
 //! times and wake-to-poll lags shorter than a tick read as zero (`stats.rs` buckets lag from 1 ms
-//! up for that reason). A slow-poll threshold below two ticks switches the loop back to a precise
-//! reading after every poll (`Core::new`).
+//! up for that reason). A slow-poll threshold below two of the longest possible ticks
+//! ([`MAX_TICK`]) switches the loop back to a precise reading after every poll (`Core::new`).
 //!
 //! Elsewhere than Linux there is no coarse clock here: every poll gets a precise reading.
 
@@ -31,14 +31,11 @@ pub(crate) fn kernel_tick() -> u64 {
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
-/// How far apart two coarse readings are at least: the kernel tick (`clock_getres`).
-#[cfg(target_os = "linux")]
-pub(crate) fn tick_resolution() -> Duration {
-    let ts = coarse(libc::clock_getres);
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
+/// The longest a kernel tick can be: Linux ticks at `CONFIG_HZ` = 100 to 1000 per second.
+/// (Asking the kernel, `clock_getres`, would be exact, but a bound is all the loop needs.)
+pub(crate) const MAX_TICK: Duration = Duration::from_millis(10);
 
-/// Calls `clock_gettime` or `clock_getres` on `CLOCK_MONOTONIC_COARSE`.
+/// Reads `CLOCK_MONOTONIC_COARSE`.
 #[cfg(target_os = "linux")]
 fn coarse(
     call: unsafe extern "C" fn(libc::clockid_t, *mut libc::timespec) -> libc::c_int,
@@ -47,10 +44,10 @@ fn coarse(
         tv_sec: 0,
         tv_nsec: 0,
     };
-    // SAFETY: `call` is `clock_gettime` or `clock_getres`, which write one `timespec` through the
-    // pointer and nothing else; `ts` is a live, writable `timespec` on our stack.
-    // CLOCK_MONOTONIC_COARSE exists on every Linux since 2.6.32, older than any kernel mio runs
-    // on, so the call cannot fail with EINVAL; EFAULT is impossible with a valid pointer.
+    // SAFETY: `call` is `clock_gettime`, which writes one `timespec` through the pointer and
+    // nothing else; `ts` is a live, writable `timespec` on our stack. CLOCK_MONOTONIC_COARSE
+    // exists on every Linux since 2.6.32, older than any kernel mio runs on, so the call cannot
+    // fail with EINVAL; EFAULT is impossible with a valid pointer.
     let rc = unsafe { call(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
     debug_assert_eq!(rc, 0, "CLOCK_MONOTONIC_COARSE is always available on Linux");
     ts
@@ -64,12 +61,6 @@ pub(crate) fn kernel_tick() -> u64 {
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
-/// Without a coarse clock: no tick to speak of.
-#[cfg(not(target_os = "linux"))]
-pub(crate) fn tick_resolution() -> Duration {
-    Duration::ZERO
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,8 +68,6 @@ mod tests {
     #[test]
     #[cfg_attr(miri, ignore)] // waits for real time to pass (every runtime test still calls the clock)
     fn the_coarse_clock_moves_forward_in_ticks() {
-        let res = tick_resolution();
-        assert!(res <= Duration::from_millis(10), "tick of {res:?}");
         let first = kernel_tick();
         // Wait (bounded) for the tick to move; the clock must never go backwards.
         let deadline = std::time::Instant::now() + Duration::from_secs(5);

@@ -103,7 +103,7 @@ impl Core {
             clock_tick: Cell::new(crate::clock::kernel_tick()),
             precise_polls: config
                 .slow_poll_threshold
-                .is_some_and(|t| t < 2 * crate::clock::tick_resolution()),
+                .is_some_and(|t| t < 2 * crate::clock::MAX_TICK),
             polls_at_reactor_check: Cell::new(0),
             config,
             counters: Counters::default(),

@@ -47,7 +47,7 @@ use std::time::Duration;
 
 use evloop::Runtime;
 use evloop::net::TcpListener;
-use evloop::worker::{Deny, Fallback, ThreadPool, Worker};
+use evloop::worker::Worker;
 use service::{Service, Settings};
 
 fn main() -> io::Result<()> {
@@ -85,35 +85,18 @@ fn announce(addr: SocketAddr) -> io::Result<()> {
     out.flush()
 }
 
-/// The worker named on the command line; with `deny`, thread creation is denied first — for real
-/// (seccomp) where the platform allows, else with the portable in-process simulation. (The same
-/// choice as `examples/three_requests/main.rs`.)
+/// The worker named on the command line; with `deny`, thread creation is denied first
+/// (`evloop::worker::by_name_denied`: for real with seccomp where the platform allows).
 fn make_worker(name: &str, deny: bool) -> io::Result<Box<dyn Worker>> {
-    let unknown = || Args::bad(&format!("--worker {name}"));
-    if !deny {
-        return evloop::worker::by_name(name).ok_or_else(unknown);
-    }
-    match evloop::sandbox::deny_thread_creation() {
-        Ok(()) => {
-            println!(
-                "thread creation denied for this process (seccomp: clone with CLONE_THREAD → EAGAIN)"
-            );
-            evloop::worker::by_name(name).ok_or_else(unknown)
-        }
-        Err(e) if e.kind() == io::ErrorKind::Unsupported => {
-            println!(
-                "seccomp denial is not available here ({e}); using the portable in-process denial \
-                 (evloop::worker::Deny::always) instead"
-            );
-            let pool = ThreadPool::builder().spawner(Deny::always()).build();
-            match name {
-                "threads" => Ok(Box::new(pool)),
-                "fallback" => Ok(Box::new(Fallback::new(pool))),
-                _ => evloop::worker::by_name(name).ok_or_else(unknown),
-            }
-        }
-        Err(e) => Err(e),
-    }
+    let found = if deny {
+        evloop::worker::by_name_denied(name)?.map(|(worker, denial)| {
+            println!("{denial}");
+            worker
+        })
+    } else {
+        evloop::worker::by_name(name)
+    };
+    found.ok_or_else(|| Args::bad(&format!("--worker {name}")))
 }
 
 /// The command line.

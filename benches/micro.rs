@@ -1,6 +1,7 @@
 //! evloop microbenchmarks: the runtime primitives, row for row like `micro-tokio`.
 //!
-//! Run with: `cargo bench --bench micro -- WORKLOAD N` (pin it: `taskset -c 0 cargo bench ...`).
+//! Run with: `cargo bench --bench micro -- WORKLOAD N` (pin it: `taskset -c 0 cargo bench ...`);
+//! plain `cargo bench` runs spawn, pingpong and timers with N = 100 000.
 //!
 //! The rows mirror `../shared/bench/peers/src/bin/micro-tokio.rs`, which runs the same workloads on
 //! tokio's current-thread runtime, so that `scripts/bench-compare.sh` can set the two side by side
@@ -17,6 +18,13 @@
 //!               in sequence.
 //!   timers   -> timers: N tasks each sleep a pseudo-random 0..=50 ms (same generator and seed as
 //!               micro-tokio); ns_per_op = (wall - 50 ms) / N, plus bytes_per_timer from VmHWM.
+//!   offload  -> offload_seq: N sequential `evloop::spawn_blocking(small work).await`;
+//!               offload_batch64: N calls, 64 in flight at a time (after a warm-up that grows the
+//!               pool to 64 threads); offload_thread_per_call: `std::thread::spawn` + join, N
+//!               times (the naive "fresh OS thread per call" worker); offload_inline: the work
+//!               called inline (the floor). The last two do not involve the runtime: they are
+//!               there so both binaries print the same rows and the machine's state shows.
+//!               Not pinned to one CPU: the pool threads need the other core.
 //!   costs    -> (evloop only) what the loop's building blocks cost on this machine, N times each:
 //!               instant_now (`Instant::now()`, the loop's clock read), coarse_clock
 //!               (`CLOCK_MONOTONIC_COARSE`, the kernel's last tick), arc_clone_drop (one
@@ -44,22 +52,35 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with("--"))
         .collect();
+    if args.is_empty() {
+        // Plain `cargo bench`: the three shared workloads at the size the README uses.
+        for workload in ["spawn", "pingpong", "timers"] {
+            run(workload, 100_000);
+        }
+        return;
+    }
     let (Some(workload), Some(n)) = (
         args.first(),
         args.get(1).and_then(|a| a.parse::<usize>().ok()),
     ) else {
-        eprintln!("usage: cargo bench --bench micro -- spawn|pingpong|timers|costs N");
+        eprintln!("usage: cargo bench --bench micro -- spawn|pingpong|timers|offload|costs N");
         std::process::exit(2)
     };
     if n == 0 || n > 10_000_000 {
         eprintln!("N must be in 1..=10000000");
         std::process::exit(2);
     }
+    run(workload, n);
+}
+
+/// Runs one workload and prints its rows.
+fn run(workload: &str, n: usize) {
     let warm = n.min(10_000);
-    match workload.as_str() {
+    match workload {
         "spawn" => bench_spawn(n, warm),
         "pingpong" => bench_pingpong(n, warm),
         "timers" => bench_timers(n),
+        "offload" => bench_offload(n),
         "costs" => bench_costs(n),
         _ => {
             eprintln!("unknown workload {workload}");
@@ -183,6 +204,59 @@ fn bench_timers(n: usize) {
             wall.as_secs_f64() * 1e3
         ),
     );
+}
+
+/// The "small work" an offloaded call does (~100 ns), as in micro-tokio.
+fn small_work() -> u64 {
+    (0..100u64).fold(0, |a, x| black_box(a.wrapping_mul(31).wrapping_add(x)))
+}
+
+/// `offload_*` rows: blocking calls through the worker pool, a fresh thread each, or inline.
+fn bench_offload(n: usize) {
+    let rt = rt();
+    rt.block_on(offload_batch(64)); // grows the pool to 64 threads, as micro-tokio does
+    let seq = rt.block_on(async move {
+        let t = Instant::now();
+        for _ in 0..n {
+            black_box(
+                evloop::spawn_blocking(small_work)
+                    .await
+                    .expect("small_work does not panic"),
+            );
+        }
+        t.elapsed()
+    });
+    row("offload_seq", n, seq, "");
+    row("offload_batch64", n, rt.block_on(offload_batch(n)), "");
+    let t = Instant::now();
+    for _ in 0..n {
+        black_box(
+            std::thread::spawn(small_work)
+                .join()
+                .expect("small_work does not panic"),
+        );
+    }
+    row("offload_thread_per_call", n, t.elapsed(), "");
+    let t = Instant::now();
+    for _ in 0..n {
+        black_box(small_work());
+    }
+    row("offload_inline", n, t.elapsed(), "");
+}
+
+/// `k` blocking calls, 64 in flight at a time; each batch is awaited before the next starts.
+async fn offload_batch(k: usize) -> Duration {
+    let t = Instant::now();
+    let mut left = k;
+    while left > 0 {
+        let m = left.min(64);
+        let handles: Vec<_> = (0..m).map(|_| evloop::spawn_blocking(small_work)).collect();
+        for handle in handles {
+            black_box(handle.await.expect("small_work does not panic"));
+        }
+        left -= m;
+    }
+    t.elapsed()
 }
 
 /// `costs` rows: the price of the loop's building blocks, each in a tight loop.

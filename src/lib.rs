@@ -19,7 +19,7 @@
 //! | `reactor.rs` | `mio::Poll`, one slot per socket, edge-triggered readiness |
 //! | [`net`] | `TcpListener`, `TcpStream`, `UdpSocket` on the reactor |
 //! | [`net`] (`net/poll_evented.rs`, `net/tcp_*.rs`, `net/split.rs`, `net/udp.rs`) | sockets as futures |
-//! | `stats.rs` | counters, lag histogram, the blocked-loop warning |
+//! | `stats.rs`, `clock.rs` | counters, lag histogram, the blocked-loop warning, a cheap clock |
 //! | [`sync`] | the async `Mutex` (the execution lock), `oneshot`, `mpsc` |
 //! | [`worker`] (`worker/pool.rs`, `worker/fallback.rs`, ...) | blocking calls: offload to a thread, or run inline |
 //!
@@ -36,6 +36,7 @@ pub mod task;
 pub mod time;
 pub mod worker;
 
+mod clock;
 mod reactor;
 mod run_queue;
 mod stats;

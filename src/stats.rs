@@ -14,19 +14,19 @@
 //!   microseconds. A task that blocks the loop shows up as *other* tasks' lag. Lag goes into a
 //!   histogram with fixed decade buckets, so recording costs one comparison chain and no allocation.
 //!
-//! Cost: the loop reads the clock once per poll and once per turn, not once per wake. A wake
-//! records the loop's clock as it was at the start of the current poll, so lag is exact for wakes
-//! from I/O, timers and other threads, and overstated by at most the waking poll's own duration for
-//! wakes from one task to another.
+//! Cost: after each poll the loop reads a cheap *coarse* clock (the kernel's last tick, ~5 ns) and
+//! the precise clock only when the tick moved (`clock.rs`); a wake records the loop's last precise
+//! reading instead of reading a clock itself. So lag and poll times are measured to within one
+//! kernel tick (1–4 ms): a lag shorter than a tick reads as zero. That is why the lag buckets start
+//! at 1 ms: finer ones would only count rounding. Scheduling delays that matter — a task starved by
+//! a blocking neighbour for tens of milliseconds — are measured as they are.
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::time::Duration;
 
 /// Upper bounds of the lag histogram buckets; the last bucket takes everything above.
-const LAG_BOUNDS: [Duration; 6] = [
-    Duration::from_micros(10),
-    Duration::from_micros(100),
+const LAG_BOUNDS: [Duration; 4] = [
     Duration::from_millis(1),
     Duration::from_millis(10),
     Duration::from_millis(100),
@@ -34,13 +34,13 @@ const LAG_BOUNDS: [Duration; 6] = [
 ];
 
 /// Labels of the buckets, for the table.
-const LAG_LABELS: [&str; 7] = ["<10us", "<100us", "<1ms", "<10ms", "<100ms", "<1s", ">=1s"];
+const LAG_LABELS: [&str; 5] = ["<1ms", "<10ms", "<100ms", "<1s", ">=1s"];
 
 /// Fixed-bucket histogram of scheduling delays.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LagHistogram {
     /// Count per bucket (see `buckets()` for the bounds).
-    counts: [u64; 7],
+    counts: [u64; 5],
     /// The largest delay recorded.
     max: Duration,
     /// Sum of all delays, for the mean.
@@ -50,6 +50,11 @@ pub struct LagHistogram {
 impl LagHistogram {
     /// Adds one measured delay.
     pub(crate) fn record(&mut self, lag: Duration) {
+        if lag.is_zero() {
+            // The common case (see `Core::run_task`): first bucket; max and total stay as they are.
+            self.counts[0] += 1;
+            return;
+        }
         let bucket = LAG_BOUNDS
             .iter()
             .position(|bound| lag < *bound)
@@ -221,8 +226,8 @@ impl fmt::Display for RuntimeStats {
         )?;
         write!(
             f,
-            "  lag (wake -> poll): mean {:.1} us, max {:.3} ms |",
-            self.lag.mean().as_secs_f64() * 1e6,
+            "  lag (wake -> poll, to a kernel tick): mean {:.3} ms, max {:.3} ms |",
+            self.lag.mean().as_secs_f64() * 1e3,
             self.lag.max().as_secs_f64() * 1e3
         )?;
         for (label, count) in self.lag.buckets() {
@@ -243,10 +248,22 @@ mod tests {
             h.record(Duration::from_micros(us));
         }
         let counts: Vec<u64> = h.buckets().map(|(_, c)| c).collect();
-        assert_eq!(counts, [2, 1, 1, 1, 1, 1, 1]);
+        assert_eq!(counts, [4, 1, 1, 1, 1]);
         assert_eq!(h.count(), 8);
         assert_eq!(h.max(), Duration::from_secs(2));
         assert_eq!(h.at_least(Duration::from_millis(100)), 2);
         assert_eq!(h.at_least(Duration::from_millis(10)), 3);
+    }
+
+    #[test]
+    fn a_zero_lag_counts_in_the_first_bucket_and_in_the_mean() {
+        let mut h = LagHistogram::default();
+        h.record(Duration::from_millis(4));
+        h.record(Duration::ZERO); // the fast path
+        let counts: Vec<u64> = h.buckets().map(|(_, c)| c).collect();
+        assert_eq!(counts, [1, 1, 0, 0, 0]);
+        assert_eq!(h.count(), 2);
+        assert_eq!(h.max(), Duration::from_millis(4));
+        assert_eq!(h.mean(), Duration::from_millis(2));
     }
 }

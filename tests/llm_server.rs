@@ -1,5 +1,477 @@
-//! The LLM-style service's parser and (once it is wired) its behaviour over real sockets.
+//! The LLM-style service (`examples/llm_server/`): its parser and model (their unit tests come in
+//! with the modules), and the whole server over real sockets on 127.0.0.1, port 0.
+//!
+//! Each socket test starts the service on its own thread, with the worker under test, and talks
+//! to it with blocking `std::net` clients (`llm_harness`). Every client read and write has a
+//! timeout that fails the test loudly, and every test ends with `TestServer::stop`: wait (bounded)
+//! until the service has closed every connection, then check that the reactor holds the listener
+//! alone — nothing leaked, whatever the test sent.
 #![allow(dead_code)] // the service uses parts of the parser module this test does not
 
+#[path = "../examples/llm_server/connection.rs"]
+mod connection;
 #[path = "../examples/llm_server/http.rs"]
 mod http;
+mod llm_harness;
+#[path = "../examples/llm_server/model.rs"]
+mod model;
+#[path = "../examples/llm_server/service.rs"]
+mod service;
+mod util;
+
+use std::time::{Duration, Instant};
+
+use llm_harness::{
+    CLIENT_TIMEOUT, Client, Kind, Reply, TestServer, get, post, settings, signalling_model,
+};
+use service::Settings;
+
+/// The model's duration in the `/health` timing tests.
+const WORK: Duration = Duration::from_millis(400);
+
+/// The read timeout of the stalled-client tests.
+const READ_TIMEOUT: Duration = Duration::from_millis(300);
+
+// ---------------------------------------------------------------------------------------------
+// The routes.
+
+#[test]
+#[cfg_attr(miri, ignore)] // real sockets
+fn generate_returns_the_models_text_and_says_where_it_ran() {
+    let expected = "prompt: 11 bytes, 2 words, fnv1a 779a65e7023cd2e7\ncompletion: world hello\n";
+    for (kind, blocking) in [
+        (Kind::Threads, "offloaded"),
+        (Kind::Inline, "inline (the Inline worker was chosen)"),
+        (Kind::DeniedFallback, "inline (thread creation refused)"),
+    ] {
+        let server = TestServer::start(kind, settings(Duration::from_millis(20)));
+        let mut client = server.client();
+        let reply = client.request(&post("/generate", "hello world"));
+        assert_eq!(
+            (reply.status, reply.body.as_str()),
+            (200, expected),
+            "{kind:?}"
+        );
+        assert_eq!(reply.header("x-blocking"), Some(blocking), "{kind:?}");
+        assert_eq!(reply.header("connection"), Some("keep-alive"));
+        drop(client);
+        let report = server.stop();
+        let (offloaded, inline) = (report.worker.offloaded, report.worker.inline.total());
+        let expect = if blocking == "offloaded" {
+            (1, 0)
+        } else {
+            (0, 1)
+        };
+        assert_eq!((offloaded, inline), expect, "{kind:?}");
+    }
+}
+
+#[test]
+#[cfg_attr(miri, ignore)] // real sockets
+fn a_model_that_cannot_run_is_a_503_and_the_server_goes_on() {
+    let server = TestServer::start(Kind::DeniedThreads, settings(Duration::ZERO));
+    let mut client = server.client();
+    let reply = client.request(&post("/generate", "hello"));
+    assert_eq!(reply.status, 503, "{reply:?}");
+    assert!(
+        reply.body.contains("could not be started"),
+        "{}",
+        reply.body
+    );
+    assert_eq!(client.request(&get("/health")).status, 200);
+    drop(client);
+    server.stop();
+}
+
+#[test]
+#[cfg_attr(miri, ignore)] // real sockets
+fn unknown_paths_are_404_and_wrong_methods_405() {
+    let server = TestServer::start(Kind::Threads, settings(Duration::ZERO));
+    let mut client = server.client();
+    assert_eq!(client.request(&get("/nope")).status, 404);
+    let reply = client.request(&get("/generate"));
+    assert_eq!((reply.status, reply.header("allow")), (405, Some("POST")));
+    let reply = client.request(&post("/health", ""));
+    assert_eq!((reply.status, reply.header("allow")), (405, Some("GET")));
+    let reply = client.request(b"DELETE /stats HTTP/1.1\r\n\r\n");
+    assert_eq!((reply.status, reply.header("allow")), (405, Some("GET")));
+    // Not parser errors: the connection stays usable.
+    let reply = client.request(&get("/health?verbose=1"));
+    assert_eq!((reply.status, reply.body.as_str()), (200, "ok\n"));
+    drop(client);
+    server.stop();
+}
+
+#[test]
+#[cfg_attr(miri, ignore)] // real sockets
+fn stats_show_the_loop_the_worker_the_lock_and_the_connections() {
+    let server = TestServer::start(Kind::Threads, settings(Duration::ZERO));
+    let mut client = server.client();
+    client.request(&post("/generate", "x"));
+    let stats = client.request(&get("/stats")).body;
+    for part in [
+        "evloop runtime stats",
+        "evloop worker stats",
+        "execution lock (on): 1 acquisitions, none waited, 0 gave up",
+        "connections: 1 open, 1 accepted",
+    ] {
+        assert!(stats.contains(part), "{part:?} missing from:\n{stats}");
+    }
+    // The listener and this connection; the one generation, on a thread.
+    assert_eq!(number_after(&stats, "io sources"), Some(2), "{stats}");
+    assert_eq!(number_after(&stats, "jobs: offloaded"), Some(1), "{stats}");
+    drop(client);
+    server.stop();
+}
+
+/// The number printed after `label` in the stats text (columns are padded, so not a fixed string).
+fn number_after(stats: &str, label: &str) -> Option<u64> {
+    let (_, after) = stats.split_once(label)?;
+    after.split_whitespace().next()?.parse().ok()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The loop: free while the model runs on a thread, blocked while it runs inline.
+
+/// Starts a generation, waits until the model runs, then times a `/health` on a second connection.
+/// Returns that time and the generation's reply.
+fn health_during_a_generation(kind: Kind) -> (Duration, Reply) {
+    let (model, started) = signalling_model(WORK);
+    let server = TestServer::start(kind, Settings::new(model));
+    let mut generating = server.client();
+    generating.send(&post("/generate", "hello world"));
+    started
+        .recv_timeout(CLIENT_TIMEOUT)
+        .expect("the generation did not start");
+    let asked = Instant::now();
+    let mut health = server.client();
+    let reply = health.request(&get("/health"));
+    let waited = asked.elapsed();
+    assert_eq!((reply.status, reply.body.as_str()), (200, "ok\n"));
+    let generated = generating.response();
+    assert_eq!(generated.status, 200);
+    drop((generating, health));
+    server.stop();
+    (waited, generated)
+}
+
+#[test]
+#[cfg_attr(miri, ignore)] // real sockets and wall-clock timing
+fn health_answers_at_once_while_an_offloaded_generation_runs() {
+    let (waited, generated) = health_during_a_generation(Kind::Threads);
+    assert_eq!(generated.header("x-blocking"), Some("offloaded"));
+    assert!(
+        waited < WORK / 2,
+        "the loop should be free: /health took {waited:?} during a {WORK:?} generation"
+    );
+}
+
+#[test]
+#[cfg_attr(miri, ignore)] // real sockets and wall-clock timing
+fn health_waits_for_a_generation_that_runs_on_the_loop() {
+    for kind in [Kind::Inline, Kind::DeniedFallback] {
+        let (waited, generated) = health_during_a_generation(kind);
+        let blocking = generated.header("x-blocking").expect("X-Blocking");
+        assert!(blocking.starts_with("inline ("), "{kind:?}: {blocking}");
+        assert!(
+            waited >= WORK / 2,
+            "{kind:?}: the loop should be blocked: /health took only {waited:?} during a {WORK:?} \
+             generation"
+        );
+    }
+}
+
+#[test]
+#[cfg_attr(miri, ignore)] // real sockets and wall-clock timing
+fn the_lock_runs_one_generation_at_a_time() {
+    const SHORT: Duration = Duration::from_millis(200);
+    for lock in [true, false] {
+        let mut settings = settings(SHORT);
+        settings.lock = lock;
+        let server = TestServer::start(Kind::Threads, settings);
+        let (mut first, mut second) = (server.client(), server.client());
+        let start = Instant::now();
+        first.send(&post("/generate", "one"));
+        second.send(&post("/generate", "two"));
+        assert_eq!(
+            (first.response().status, second.response().status),
+            (200, 200)
+        );
+        let took = start.elapsed();
+        let stats = server.client().request(&get("/stats")).body;
+        if lock {
+            assert!(took >= 2 * SHORT, "serialised: {took:?}");
+            assert!(stats.contains("2 acquisitions, 1 waited"), "{stats}");
+        } else {
+            assert!(took < 2 * SHORT, "overlapping: {took:?}");
+            assert!(
+                stats.contains("execution lock (off): 0 acquisitions"),
+                "{stats}"
+            );
+        }
+        drop((first, second));
+        server.stop();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connections: keep-alive, close, pipelining.
+
+#[test]
+#[cfg_attr(miri, ignore)] // real sockets
+fn keep_alive_serves_several_requests_on_one_connection() {
+    let server = TestServer::start(Kind::Threads, settings(Duration::ZERO));
+    let mut client = server.client();
+    for _ in 0..3 {
+        let reply = client.request(&get("/health"));
+        assert_eq!(
+            (reply.status, reply.header("connection")),
+            (200, Some("keep-alive"))
+        );
+    }
+    let reply = client.request(&post("/generate", "a b c"));
+    assert!(
+        reply.body.ends_with("completion: c b a\n"),
+        "{}",
+        reply.body
+    );
+    assert_eq!(client.request(&get("/health")).status, 200);
+    drop(client);
+    server.stop();
+}
+
+#[test]
+#[cfg_attr(miri, ignore)] // real sockets
+fn connection_close_and_http10_end_the_connection_after_the_response() {
+    let server = TestServer::start(Kind::Threads, settings(Duration::ZERO));
+    for request in [
+        &b"GET /health HTTP/1.1\r\nConnection: close\r\n\r\n"[..],
+        b"GET /health HTTP/1.0\r\n\r\n",
+    ] {
+        let mut client = server.client();
+        let reply = client.request(request);
+        assert_eq!(
+            (reply.status, reply.header("connection")),
+            (200, Some("close"))
+        );
+        client.expect_closed();
+    }
+    // HTTP/1.0 asking for keep-alive gets it.
+    let mut client = server.client();
+    let reply = client.request(b"GET /health HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    assert_eq!(reply.header("connection"), Some("keep-alive"));
+    assert_eq!(client.request(&get("/health")).status, 200);
+    drop(client);
+    server.stop();
+}
+
+#[test]
+#[cfg_attr(miri, ignore)] // real sockets
+fn pipelined_requests_are_answered_in_order() {
+    let server = TestServer::start(Kind::Threads, settings(Duration::ZERO));
+    let mut client = server.client();
+    // Three requests in one write; the server reads them into one buffer.
+    let mut burst = get("/health");
+    burst.extend(post("/generate", "pipelined words"));
+    burst.extend(get("/nope"));
+    client.send(&burst);
+    assert_eq!(client.response().body, "ok\n");
+    assert!(
+        client
+            .response()
+            .body
+            .ends_with("completion: words pipelined\n")
+    );
+    assert_eq!(client.response().status, 404);
+    // One byte at a time works too.
+    for byte in post("/generate", "slow") {
+        client.send(&[byte]);
+    }
+    assert!(client.response().body.ends_with("completion: slow\n"));
+    // A close in the middle of a burst: what follows it is never answered.
+    let mut burst = get("/health");
+    burst.extend(b"GET /health HTTP/1.1\r\nConnection: close\r\n\r\n");
+    burst.extend(get("/health"));
+    client.send(&burst);
+    assert_eq!(client.response().header("connection"), Some("keep-alive"));
+    assert_eq!(client.response().header("connection"), Some("close"));
+    client.expect_closed();
+    drop(client);
+    server.stop();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bad input: each refusal over the wire, then the connection closed; the server goes on.
+
+#[test]
+#[cfg_attr(miri, ignore)] // real sockets
+fn each_refused_request_gets_its_status_and_the_connection_closes() {
+    let server = TestServer::start(Kind::Threads, settings(Duration::ZERO));
+    let long_header = |size: usize| {
+        let mut raw = b"GET /health HTTP/1.1\r\nX-Long: ".to_vec();
+        raw.resize(size, b'a');
+        raw.extend(b"\r\n\r\n");
+        raw
+    };
+    let mut never_ending_head = b"GET /health HTTP/1.1\r\nX: ".to_vec();
+    never_ending_head.resize(9000, b'a');
+    let mut too_large_body = b"POST /generate HTTP/1.1\r\nContent-Length: 65537\r\n\r\n".to_vec();
+    too_large_body.resize(too_large_body.len() + 65537, b'x');
+    let cases: Vec<(Vec<u8>, u16)> = vec![
+        (long_header(9000), 431),
+        (long_header(40_000), 431), // far past the limit: the server stops reading at 8 KiB
+        (never_ending_head, 431),   // no blank line ever comes
+        (
+            b"POST /generate HTTP/1.1\r\nContent-Length: 1000000\r\n\r\n".to_vec(),
+            413,
+        ),
+        (too_large_body, 413),
+        (b"HELLO\r\n\r\n".to_vec(), 400),
+        (b"GET /health HTTP/1.1\nHost: x\r\n\r\n".to_vec(), 400),
+        (b"GET /health HTTP/3\r\n\r\n".to_vec(), 400),
+        (
+            b"POST /generate HTTP/1.1\r\nContent-Length: 3x\r\n\r\n".to_vec(),
+            400,
+        ),
+        (
+            b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n".to_vec(),
+            400,
+        ), // TLS to HTTP
+        (b"POST /generate HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(), 411),
+        (
+            b"POST /generate HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+                .to_vec(),
+            501,
+        ),
+    ];
+    for (raw, status) in cases {
+        let mut client = server.client();
+        let reply = client.request(&raw);
+        let shown = String::from_utf8_lossy(&raw[..raw.len().min(60)]).into_owned();
+        assert_eq!(reply.status, status, "{shown:?}: {reply:?}");
+        assert_eq!(reply.header("connection"), Some("close"), "{shown:?}");
+        assert!(
+            reply.body.starts_with(&status.to_string()),
+            "{shown:?}: {}",
+            reply.body
+        );
+        client.expect_closed();
+        // The server is still there for everybody else.
+        assert_eq!(server.client().request(&get("/health")).status, 200);
+    }
+    server.stop();
+}
+
+#[test]
+#[cfg_attr(miri, ignore)] // real sockets
+fn no_byte_flip_of_a_request_stops_the_server() {
+    let server = TestServer::start(Kind::Threads, settings(Duration::ZERO));
+    let base = b"POST /generate HTTP/1.1\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc";
+    let mut answered = 0;
+    for i in 0..base.len() {
+        for flip in [b'\n', b' ', 0xff] {
+            let mut raw = base.to_vec();
+            raw[i] = flip;
+            let mut client = server.client();
+            client.send(&raw);
+            // Whatever the server makes of it — a response, or nothing for a request that never
+            // completes — it ends the connection once the client stops sending.
+            let all = client.finish();
+            assert!(
+                all.is_empty() || all.starts_with(b"HTTP/1.1 "),
+                "{:?} -> {:?}",
+                String::from_utf8_lossy(&raw),
+                String::from_utf8_lossy(&all)
+            );
+            answered += usize::from(!all.is_empty());
+        }
+    }
+    assert!(
+        answered > base.len(),
+        "most variants are answered ({answered})"
+    );
+    assert_eq!(server.client().request(&get("/health")).status, 200);
+    server.stop();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clients that stall or vanish.
+
+#[test]
+#[cfg_attr(miri, ignore)] // real sockets and wall-clock timing
+fn a_stalled_client_gets_408_and_is_closed_while_others_are_served() {
+    let mut settings = settings(Duration::ZERO);
+    settings.read_timeout = READ_TIMEOUT;
+    let server = TestServer::start(Kind::Threads, settings);
+    for partial in [
+        &b"GET /health HTTP/1.1\r\nHo"[..],
+        b"POST /generate HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc",
+    ] {
+        let start = Instant::now();
+        let mut stalled = server.client();
+        stalled.send(partial);
+        // Meanwhile another client is served at once.
+        let asked = Instant::now();
+        assert_eq!(server.client().request(&get("/health")).status, 200);
+        assert!(
+            asked.elapsed() < READ_TIMEOUT,
+            "served behind the stalled client"
+        );
+        let reply = stalled.response();
+        assert_eq!(
+            (reply.status, reply.header("connection")),
+            (408, Some("close"))
+        );
+        stalled.expect_closed();
+        let took = start.elapsed();
+        assert!(took >= READ_TIMEOUT, "closed before the timeout: {took:?}");
+        assert!(took < CLIENT_TIMEOUT / 2, "closed much too late: {took:?}");
+    }
+    server.stop();
+}
+
+#[test]
+#[cfg_attr(miri, ignore)] // real sockets and wall-clock timing
+fn an_idle_keep_alive_connection_is_closed_quietly_after_the_timeout() {
+    let mut settings = settings(Duration::ZERO);
+    settings.read_timeout = READ_TIMEOUT;
+    let server = TestServer::start(Kind::Threads, settings);
+    let mut client = server.client();
+    assert_eq!(client.request(&get("/health")).status, 200);
+    let idle = Instant::now();
+    client.expect_closed(); // no 408: there was no request to answer
+    assert!(
+        idle.elapsed() >= READ_TIMEOUT * 9 / 10,
+        "{:?}",
+        idle.elapsed()
+    );
+    // A client that connects and never says anything, likewise.
+    let mut silent = server.client();
+    silent.expect_closed();
+    drop((client, silent));
+    server.stop();
+}
+
+#[test]
+#[cfg_attr(miri, ignore)] // real sockets
+fn clients_that_vanish_leave_nothing_behind() {
+    let server = TestServer::start(Kind::Threads, settings(Duration::from_millis(50)));
+    // Gone mid-head, mid-body, mid-generation, right after connecting, and between requests.
+    for raw in [
+        &b"GET /health HT"[..],
+        b"POST /generate HTTP/1.1\r\nContent-Length: 100\r\n\r\nsome",
+        b"POST /generate HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello",
+        b"",
+    ] {
+        let mut client = server.client();
+        client.send(raw);
+        drop(client);
+    }
+    let mut clients: Vec<Client> = (0..10).map(|_| server.client()).collect();
+    for client in &mut clients {
+        assert_eq!(client.request(&get("/health")).status, 200);
+    }
+    drop(clients);
+    // `stop` waits until the service closed all of them, then checks the reactor.
+    server.stop();
+}

@@ -225,7 +225,7 @@ fn counters_match_spawns_and_wakes_exactly() {
     assert_eq!(s.local_wakes, N * M);
     let text = s.to_string();
     assert!(
-        text.contains("spawned") && text.contains("lag (wake -> poll)"),
+        text.contains("spawned") && text.contains("lag (wake -> poll"),
         "{text}"
     );
 }

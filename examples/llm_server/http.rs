@@ -13,7 +13,10 @@
 //! | `Transfer-Encoding` (chunked bodies) | 501 Not Implemented |
 //!
 //! Bytes are never assumed to be UTF-8 or well formed; every index is checked, so no input can
-//! make it panic. It allocates only for the pieces it returns (method, path, header values).
+//! make it panic. It allocates only for the pieces it returns (method and path).
+//!
+//! The other direction is [`Response`]: a status, a few headers and a body, written with the
+//! `Content-Length` and `Connection` headers the connection loop needs (`connection.rs`).
 
 /// Size limits that bound the memory one connection can make the server hold.
 #[derive(Clone, Copy, Debug)]
@@ -240,34 +243,72 @@ fn trim(mut bytes: &[u8]) -> &[u8] {
     bytes
 }
 
-/// Serialises a response with a body.
-pub fn response(
-    status: u16,
-    reason: &str,
-    content_type: &str,
-    body: &[u8],
-    keep_alive: bool,
-) -> Vec<u8> {
-    let connection = if keep_alive { "keep-alive" } else { "close" };
-    let mut out = format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: {connection}\r\n\r\n",
-        body.len()
-    )
-    .into_bytes();
-    out.extend_from_slice(body);
-    out
+/// A response: status, extra headers and a body. `Content-Length` and `Connection` are added when
+/// it is written, so a handler cannot get the framing wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Response {
+    /// Status code, e.g. 200.
+    pub status: u16,
+    /// Reason phrase, e.g. `OK`.
+    pub reason: &'static str,
+    /// Headers besides `Content-Length` and `Connection`, in order.
+    pub headers: Vec<(&'static str, String)>,
+    /// The body, sent as is.
+    pub body: Vec<u8>,
 }
 
-/// The response for a refused request (the connection is closed after it).
-pub fn error_response(error: HttpError) -> Vec<u8> {
-    let (status, reason) = error.status();
-    response(
-        status,
-        reason,
-        "text/plain",
-        format!("{status} {reason}\n").as_bytes(),
-        false,
-    )
+impl Response {
+    /// A `text/plain` response.
+    pub fn text(status: u16, reason: &'static str, body: impl Into<String>) -> Response {
+        Response {
+            status,
+            reason,
+            headers: vec![("Content-Type", "text/plain; charset=utf-8".into())],
+            body: body.into().into_bytes(),
+        }
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Response {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// The bytes on the wire; `keep_alive` says whether the connection stays open after it.
+    ///
+    /// Header values come from this program, never from a client; still, a CR or LF in one would
+    /// let the value start a header (or the body) of its own, so control characters become spaces.
+    pub fn to_bytes(&self, keep_alive: bool) -> Vec<u8> {
+        let mut head = format!("HTTP/1.1 {} {}\r\n", self.status, self.reason);
+        for (name, value) in &self.headers {
+            let value: String = value
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect();
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        let connection = if keep_alive { "keep-alive" } else { "close" };
+        head.push_str(&format!(
+            "Content-Length: {}\r\nConnection: {connection}\r\n\r\n",
+            self.body.len()
+        ));
+        let mut out = head.into_bytes();
+        out.extend_from_slice(&self.body);
+        out
+    }
+}
+
+/// The response for a refused request (the connection is closed after it). The body says why, so
+/// that `curl` shows the learner which rule the request broke.
+impl From<HttpError> for Response {
+    fn from(error: HttpError) -> Response {
+        let (status, reason) = error.status();
+        let why = match error {
+            HttpError::BadRequest(why) => format!(": {why}"),
+            _ => String::new(),
+        };
+        Response::text(status, reason, format!("{status} {reason}{why}\n"))
+    }
 }
 
 #[cfg(test)]
@@ -372,5 +413,21 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn responses_carry_their_framing_and_no_injected_lines() {
+        let bytes = Response::text(200, "OK", "hi\n")
+            .header("X-Blocking", "inline\r\nX-Evil: 1")
+            .to_bytes(true);
+        assert_eq!(
+            String::from_utf8(bytes).unwrap(),
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n\
+             X-Blocking: inline  X-Evil: 1\r\nContent-Length: 3\r\nConnection: keep-alive\r\n\r\nhi\n"
+        );
+        let refused = Response::from(HttpError::BadRequest("bad method")).to_bytes(false);
+        let text = String::from_utf8(refused).unwrap();
+        assert!(text.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{text}");
+        assert!(text.ends_with("Connection: close\r\n\r\n400 Bad Request: bad method\n"));
     }
 }

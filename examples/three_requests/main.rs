@@ -26,7 +26,7 @@ use std::io::{self, BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use evloop::worker::{Deny, Fallback, ThreadPool, Worker};
+use evloop::worker::Worker;
 use scenario::Config;
 
 fn main() -> io::Result<()> {
@@ -94,39 +94,23 @@ fn run_here(name: &str, args: &Args) -> io::Result<String> {
     Ok(line)
 }
 
-/// The worker named on the command line; with `deny`, thread creation is denied first — for real
-/// (seccomp) where the platform allows, else with the portable in-process simulation.
+/// The worker named on the command line; with `deny`, thread creation is denied first
+/// (`evloop::worker::by_name_denied`: for real with seccomp where the platform allows).
 fn make_worker(name: &str, deny: bool) -> io::Result<Box<dyn Worker>> {
-    let unknown = || {
+    let found = if deny {
+        evloop::worker::by_name_denied(name)?.map(|(worker, denial)| {
+            println!("{denial}");
+            worker
+        })
+    } else {
+        evloop::worker::by_name(name)
+    };
+    found.ok_or_else(|| {
         io::Error::new(
             io::ErrorKind::InvalidInput,
             format!("unknown worker {name:?}"),
         )
-    };
-    if !deny {
-        return evloop::worker::by_name(name).ok_or_else(unknown);
-    }
-    match evloop::sandbox::deny_thread_creation() {
-        Ok(()) => {
-            println!(
-                "thread creation denied for this process (seccomp: clone with CLONE_THREAD → EAGAIN)"
-            );
-            evloop::worker::by_name(name).ok_or_else(unknown)
-        }
-        Err(e) if e.kind() == io::ErrorKind::Unsupported => {
-            println!(
-                "seccomp denial is not available here ({e}); using the portable in-process denial \
-                 (evloop::worker::Deny::always) instead"
-            );
-            let pool = ThreadPool::builder().spawner(Deny::always()).build();
-            match name {
-                "threads" => Ok(Box::new(pool)),
-                "fallback" => Ok(Box::new(Fallback::new(pool))),
-                _ => evloop::worker::by_name(name).ok_or_else(unknown),
-            }
-        }
-        Err(e) => Err(e),
-    }
+    })
 }
 
 /// Runs one scenario in a re-executed copy of this program (for irreversible thread denial),

@@ -1,0 +1,282 @@
+//! One client connection: read a request within the limits and a deadline, answer it, repeat
+//! while the client keeps the connection alive, then close it cleanly.
+//!
+//! ```text
+//!  ┌─► read a head ──► read its body ──► service.respond ──► write the response ─┐ keep-alive
+//!  │   (≤ max_head)    (Content-Length,  (routes, model)     (bounded by the      │
+//!  │                    ≤ max_body)                           same timeout)       │
+//!  └──────────────────────────────────────────────────────────────────────────────┘
+//!        │ the whole request must arrive within `read_timeout`:
+//!        │   nothing came  → close quietly (an idle keep-alive connection)
+//!        │   part of it    → 408, close (a stalled or slowloris client)
+//!        │ the parser refuses it → 400/411/413/431/501, close
+//!        │ the client closed → done
+//! ```
+//!
+//! Everything a client can make the server hold is bounded. The bytes of the request being read
+//! live in one buffer that never grows past `max_head + max_body`; bytes that arrive after a
+//! request (a pipelined next request) stay in it and are parsed next. Reading has a deadline, and
+//! so has writing: a client that never reads its responses is closed too.
+//!
+//! Closing is a *lingering* close, as nginx and Apache do it: shut down our sending side (the
+//! client reads the response, then the end of the stream), then read and discard whatever the
+//! client still sends, for a bounded time, until it closes. Closing with unread bytes in the
+//! receive buffer would make the kernel answer with a reset instead, and a reset can destroy the
+//! response before the client has read it — exactly the 413 or 431 it needs to see.
+
+use std::fmt;
+use std::io;
+use std::net::Shutdown;
+use std::time::Duration;
+
+use evloop::net::TcpStream;
+use evloop::time::timeout;
+
+use crate::http::{self, HttpError, Limits, Request, Response};
+use crate::service::Service;
+
+/// How many bytes one read asks for at most.
+const READ_CHUNK: usize = 4096;
+
+/// How a connection ended, for the debug log.
+#[derive(Debug)]
+pub enum Ending {
+    /// The client closed between requests, after `served` of them.
+    ClientClosed {
+        /// Requests answered on this connection.
+        served: u64,
+    },
+    /// The client closed in the middle of a request.
+    ClosedMidRequest,
+    /// The client asked for it (`Connection: close`, or HTTP/1.0).
+    CloseRequested,
+    /// Keep-alive connection idle for the whole read timeout.
+    Idle,
+    /// Part of a request came, the rest not in time: answered 408.
+    Stalled,
+    /// The parser refused the request: answered with its status.
+    Refused(HttpError),
+    /// The client did not take a response in time.
+    WriteTimedOut,
+}
+
+impl fmt::Display for Ending {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Ending::ClientClosed { served } => {
+                write!(f, "closed by the client after {served} requests")
+            }
+            Ending::ClosedMidRequest => {
+                f.write_str("closed by the client in the middle of a request")
+            }
+            Ending::CloseRequested => f.write_str("closed as the client asked (Connection: close)"),
+            Ending::Idle => f.write_str("closed after the idle timeout"),
+            Ending::Stalled => f.write_str("request not complete in time: 408, closed"),
+            Ending::Refused(e) => {
+                write!(f, "request refused with {} ({e:?}), closed", e.status().0)
+            }
+            Ending::WriteTimedOut => {
+                f.write_str("client did not read its response in time, closed")
+            }
+        }
+    }
+}
+
+/// Serves requests on `stream` until the client closes, asks to close, stalls or misbehaves.
+/// `Err` only for I/O errors (a reset, a broken pipe); every other way out is an [`Ending`].
+pub async fn serve_connection(stream: TcpStream, service: &Service) -> io::Result<Ending> {
+    // Responses are small and each one is complete: send it now, not after the last ACK (Nagle).
+    stream.set_nodelay(true)?;
+    let settings = service.settings();
+    let mut conn = Connection {
+        stream,
+        buf: Vec::new(),
+        searched: 0,
+        limits: settings.limits,
+        timeout: settings.read_timeout,
+    };
+    let mut served = 0;
+    loop {
+        // 1. One whole request, head and body, within the deadline.
+        let (request, body) = match timeout(conn.timeout, conn.read_request()).await {
+            Ok(Ok(Some(read))) => read,
+            Ok(Ok(None)) => return Ok(Ending::ClientClosed { served }),
+            Ok(Err(ReadError::ClosedMidRequest)) => return Ok(Ending::ClosedMidRequest),
+            Ok(Err(ReadError::Io(e))) => return Err(e),
+            Ok(Err(ReadError::Http(e))) => {
+                return conn
+                    .answer_and_close(Response::from(e), Ending::Refused(e))
+                    .await;
+            }
+            Err(_elapsed) if conn.buf.is_empty() => return conn.close(Ending::Idle).await,
+            Err(_elapsed) => {
+                let late = Response::text(408, "Request Timeout", "408 Request Timeout\n");
+                return conn.answer_and_close(late, Ending::Stalled).await;
+            }
+        };
+        log::debug!(
+            "{} {} ({} body bytes)",
+            request.method,
+            request.path,
+            body.len()
+        );
+        // 2. The answer: this may wait for the execution lock and the model.
+        let response = service.respond(&request, body).await;
+        // 3. Write it, then keep going or close as the client asked.
+        if !request.keep_alive {
+            return conn
+                .answer_and_close(response, Ending::CloseRequested)
+                .await;
+        }
+        if !conn.write(&response.to_bytes(true)).await? {
+            return Ok(Ending::WriteTimedOut);
+        }
+        served += 1;
+    }
+}
+
+/// A connection's socket and the bytes read from it that no request has used yet.
+struct Connection {
+    /// The client.
+    stream: TcpStream,
+    /// Bytes received and not yet consumed: the request being read, then any pipelined bytes
+    /// after it. Never longer than `limits.max_head + limits.max_body`.
+    buf: Vec<u8>,
+    /// How much of `buf` is known to hold no end of head (`\r\n\r\n`).
+    searched: usize,
+    /// The parser's limits.
+    limits: Limits,
+    /// Deadline for one request to arrive, or one response to be written.
+    timeout: Duration,
+}
+
+/// Why reading a request stopped short.
+enum ReadError {
+    /// The parser refused the request.
+    Http(HttpError),
+    /// The client closed after sending part of a request.
+    ClosedMidRequest,
+    /// The socket failed.
+    Io(io::Error),
+}
+
+impl From<HttpError> for ReadError {
+    fn from(e: HttpError) -> ReadError {
+        ReadError::Http(e)
+    }
+}
+
+impl From<io::Error> for ReadError {
+    fn from(e: io::Error) -> ReadError {
+        ReadError::Io(e)
+    }
+}
+
+impl Connection {
+    /// Reads the next request and its body; `None` when the client closed between requests.
+    async fn read_request(&mut self) -> Result<Option<(Request, Vec<u8>)>, ReadError> {
+        let (request, head_len) = loop {
+            if let Some(parsed) = self.parse_head()? {
+                break parsed;
+            }
+            if self.fill().await? == 0 {
+                return match self.buf.is_empty() {
+                    true => Ok(None),
+                    false => Err(ReadError::ClosedMidRequest),
+                };
+            }
+        };
+        // The parser bounded the length, so this stays within the buffer's limit.
+        let end = head_len + request.content_length;
+        while self.buf.len() < end {
+            if self.fill().await? == 0 {
+                return Err(ReadError::ClosedMidRequest);
+            }
+        }
+        let body = self.buf[head_len..end].to_vec();
+        self.buf.drain(..end);
+        self.searched = 0;
+        Ok(Some((request, body)))
+    }
+
+    /// Runs the parser once the head may be complete (or too long). A client that trickles its
+    /// head byte by byte thus costs a scan of each new byte, not a re-parse of the whole head.
+    fn parse_head(&mut self) -> Result<Option<(Request, usize)>, HttpError> {
+        // The end of head may straddle the old and the new bytes: look 3 bytes back.
+        let from = self.searched.saturating_sub(3);
+        let ended = self.buf[from..].windows(4).any(|w| w == b"\r\n\r\n");
+        self.searched = self.buf.len();
+        if !ended && self.buf.len() < self.limits.max_head {
+            return Ok(None);
+        }
+        http::parse_head(&self.buf, self.limits)
+    }
+
+    /// Reads what has arrived onto the end of `buf`; `Ok(0)` is the end of the stream.
+    ///
+    /// Cancel-safe, which matters because the deadline may drop it at its `await`: the only
+    /// `await` is `readable()`, and the buffer is grown, read into and trimmed back with no
+    /// `await` in between, so `buf` never holds bytes that did not come from the client.
+    async fn fill(&mut self) -> io::Result<usize> {
+        let room = (self.limits.max_head + self.limits.max_body).saturating_sub(self.buf.len());
+        if room == 0 {
+            // Cannot happen (the parser refuses first), but a zero-length read would look like
+            // the end of the stream: say what it is instead.
+            return Err(io::Error::other("request buffer full"));
+        }
+        loop {
+            self.stream.readable().await?;
+            let len = self.buf.len();
+            self.buf.resize(len + room.min(READ_CHUNK), 0);
+            let read = self.stream.try_read(&mut self.buf[len..]);
+            self.buf.truncate(len + *read.as_ref().unwrap_or(&0));
+            match read {
+                // The readiness was stale: wait for the next event.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                other => return other,
+            }
+        }
+    }
+
+    /// Writes `bytes` within the timeout; `false` when the client did not take them in time.
+    async fn write(&mut self, bytes: &[u8]) -> io::Result<bool> {
+        match timeout(self.timeout, self.stream.write_all(bytes)).await {
+            Ok(written) => written.map(|()| true),
+            Err(_elapsed) => Ok(false),
+        }
+    }
+
+    /// Writes a last response (with `Connection: close`) and closes.
+    async fn answer_and_close(mut self, response: Response, ending: Ending) -> io::Result<Ending> {
+        if !self.write(&response.to_bytes(false)).await? {
+            return Ok(Ending::WriteTimedOut);
+        }
+        self.close(ending).await
+    }
+
+    /// The lingering close of the module docs: FIN first, then discard what the client still
+    /// sends — at most one buffer's worth, for at most one timeout — so no reset eats the answer.
+    async fn close(self, ending: Ending) -> io::Result<Ending> {
+        let Connection {
+            mut stream,
+            buf: mut scratch,
+            limits,
+            timeout: linger,
+            ..
+        } = self;
+        stream.shutdown(Shutdown::Write)?;
+        scratch.resize(READ_CHUNK, 0);
+        let mut budget = limits.max_head + limits.max_body;
+        let drain = async {
+            while budget > 0 {
+                match stream.read(&mut scratch).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => budget = budget.saturating_sub(n),
+                }
+            }
+        };
+        // Out of time or budget: the socket is dropped as it is; the client had its chance.
+        let _ = timeout(linger, drain).await;
+        Ok(ending)
+    }
+}

@@ -19,6 +19,7 @@
 //! ```
 
 mod echo_harness;
+mod util;
 
 /// Linux on the targets `deny_thread_creation` supports.
 #[cfg(all(
@@ -28,12 +29,10 @@ mod echo_harness;
     target_pointer_width = "64"
 ))]
 mod denial {
-    use std::io::Read;
-    use std::process::{Command, Stdio};
     use std::sync::atomic::{AtomicU32, Ordering};
     use std::sync::{Arc, Barrier};
     use std::thread;
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
     use super::echo_harness::within;
     use evloop::worker::{Execution, Fallback, Mode, ThreadPool};
@@ -61,7 +60,8 @@ mod denial {
         if std::env::var_os(CHILD_ENV).is_some() {
             return child();
         }
-        let (ok, stdout, stderr) = run_child(Duration::from_secs(120));
+        let (ok, stdout, stderr) =
+            super::util::run_test_in_child(NAME, CHILD_ENV, Duration::from_secs(120));
         let report = format!("--- stdout\n{stdout}--- stderr\n{stderr}");
         assert!(ok, "child failed\n{report}");
         for marker in [
@@ -188,42 +188,5 @@ mod denial {
                 assert_eq!(handle.execution(), Some(Execution::Offloaded), "job {id}");
             }
         }
-    }
-
-    /// Runs this test alone in a child process; returns (success, stdout, stderr). Kills the child
-    /// and fails after `deadline`.
-    fn run_child(deadline: Duration) -> (bool, String, String) {
-        let exe = std::env::current_exe().expect("the test binary knows its path");
-        let mut child = Command::new(exe)
-            .args(["--exact", NAME, "--nocapture", "--test-threads=1"])
-            .env(CHILD_ENV, "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the test binary can start itself");
-        // Read both pipes on threads, so a chatty child never blocks on a full pipe.
-        let drain = |mut pipe: Box<dyn Read + Send>| {
-            thread::spawn(move || {
-                let mut text = String::new();
-                pipe.read_to_string(&mut text).expect("UTF-8 output");
-                text
-            })
-        };
-        let stdout = drain(Box::new(child.stdout.take().expect("piped")));
-        let stderr = drain(Box::new(child.stderr.take().expect("piped")));
-        let end = Instant::now() + deadline;
-        let status = loop {
-            if let Some(status) = child.try_wait().expect("child status readable") {
-                break status;
-            }
-            if Instant::now() > end {
-                let _ = child.kill();
-                panic!("child still running after {deadline:?}: killed");
-            }
-            thread::sleep(Duration::from_millis(10)); // polling the child's exit, not syncing
-        };
-        let out = stdout.join().expect("reader ends");
-        let err = stderr.join().expect("reader ends");
-        (status.success(), out, err)
     }
 }

@@ -6,6 +6,8 @@
 //! process. This binary installs a logger that records each message with the thread that logged
 //! it, so a test counts only what its own loop said.
 
+mod util;
+
 use std::cell::Cell;
 use std::rc::Rc;
 use std::sync::mpsc as std_mpsc;
@@ -460,10 +462,7 @@ fn spawn_blocking_outside_a_runtime_panics_with_a_hint() {
 /// ```
 #[cfg(target_os = "linux")]
 mod real_denial {
-    use std::io::Read;
-    use std::process::{Command, Stdio};
-    use std::thread;
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
     use evloop::worker::{Execution, InlineReason, Mode};
     use evloop::{sandbox, spawn_blocking};
@@ -483,7 +482,8 @@ mod real_denial {
         if std::env::var_os(CHILD_ENV).is_some() {
             return child();
         }
-        let (ok, stdout, stderr) = run_child();
+        let (ok, stdout, stderr) =
+            super::util::run_test_in_child(NAME, CHILD_ENV, Duration::from_secs(60));
         let report = format!("--- stdout\n{stdout}--- stderr\n{stderr}");
         assert!(ok, "child failed\n{report}");
         for marker in [
@@ -516,41 +516,5 @@ mod real_denial {
         let probe = rt.worker_stats().probe.expect("probed");
         assert_eq!(probe.mode, Mode::Inline);
         println!("child: probe after denial: {probe}");
-    }
-
-    /// Runs this test alone in a child process; returns (success, stdout, stderr).
-    fn run_child() -> (bool, String, String) {
-        let exe = std::env::current_exe().expect("the test binary knows its path");
-        let mut child = Command::new(exe)
-            .args(["--exact", NAME, "--nocapture", "--test-threads=1"])
-            .env(CHILD_ENV, "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the test binary can start itself");
-        // Read both pipes on threads, so a chatty child never blocks on a full pipe.
-        let drain = |mut pipe: Box<dyn Read + Send>| {
-            thread::spawn(move || {
-                let mut text = String::new();
-                pipe.read_to_string(&mut text).expect("UTF-8 output");
-                text
-            })
-        };
-        let stdout = drain(Box::new(child.stdout.take().expect("piped")));
-        let stderr = drain(Box::new(child.stderr.take().expect("piped")));
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let status = loop {
-            if let Some(status) = child.try_wait().expect("child status readable") {
-                break status;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                panic!("child still running after 60 s: killed");
-            }
-            thread::sleep(Duration::from_millis(10)); // polling the child's exit, not syncing
-        };
-        let out = stdout.join().expect("reader ends");
-        let err = stderr.join().expect("reader ends");
-        (status.success(), out, err)
     }
 }

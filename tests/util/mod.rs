@@ -26,3 +26,45 @@ pub fn thread_cpu_time() -> Duration {
     assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
+
+/// Runs the test `name` of this test binary alone in a child process, with `env_var=1` set so the
+/// child does the real work (what a parent must not do to itself: install seccomp, lower limits).
+/// Returns (success, stdout, stderr); kills the child and fails loudly after `deadline`.
+pub fn run_test_in_child(name: &str, env_var: &str, deadline: Duration) -> (bool, String, String) {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    use std::time::Instant;
+
+    let exe = std::env::current_exe().expect("the test binary knows its path");
+    let mut child = Command::new(exe)
+        .args(["--exact", name, "--nocapture", "--test-threads=1"])
+        .env(env_var, "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the test binary can start itself");
+    // Read both pipes on threads, so a chatty child never blocks on a full pipe.
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            pipe.read_to_string(&mut text).expect("UTF-8 output");
+            text
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("piped")));
+    let stderr = drain(Box::new(child.stderr.take().expect("piped")));
+    let end = Instant::now() + deadline;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("child status readable") {
+            break status;
+        }
+        if Instant::now() > end {
+            let _ = child.kill();
+            panic!("child still running after {deadline:?}: killed");
+        }
+        std::thread::sleep(Duration::from_millis(10)); // polling the child's exit, not syncing
+    };
+    let out = stdout.join().expect("reader ends");
+    let err = stderr.join().expect("reader ends");
+    (status.success(), out, err)
+}

@@ -69,6 +69,8 @@ make_variant() { # name
         replace "$lag" 'Duration::ZERO' "$core"
         replace 'pub(crate) fn record_lag(&self, lag: Duration) {' \
             'pub(crate) fn record_lag(&self, lag: Duration) { return;' "$stats"
+        replace 'pub(crate) fn record_zero_lag(&self) {' \
+            'pub(crate) fn record_zero_lag(&self) { return;' "$stats"
         ;;
     precise)
         replace 'if tick == self.clock_tick.get() && !self.precise_polls {' \

@@ -129,6 +129,8 @@ pub(crate) struct Counters {
     /// Scheduling delays. A `RefCell`, not a `Cell`: recording then updates the ~100-byte
     /// histogram in place instead of copying it out and back on every poll.
     pub(crate) lag: RefCell<LagHistogram>,
+    /// Zero wake-to-poll delays, counted apart from `lag` because they are most polls.
+    pub(crate) zero_lags: Cell<u64>,
     /// The latest any timer fired after its deadline.
     pub(crate) worst_timer_lateness: Cell<Duration>,
 }
@@ -147,6 +149,19 @@ impl Counters {
     /// Records one wake-to-poll delay.
     pub(crate) fn record_lag(&self, lag: Duration) {
         self.lag.borrow_mut().record(lag);
+    }
+
+    /// Records a wake-to-poll delay of zero (the common case: less than a kernel tick, see
+    /// `clock.rs`) with one counter increment; `snapshot_lag` adds them to the first bucket.
+    pub(crate) fn record_zero_lag(&self) {
+        Counters::bump(&self.zero_lags);
+    }
+
+    /// The lag histogram, zero lags included.
+    pub(crate) fn snapshot_lag(&self) -> LagHistogram {
+        let mut histogram = *self.lag.borrow();
+        histogram.counts[0] += self.zero_lags.get();
+        histogram
     }
 }
 

@@ -221,13 +221,13 @@ impl Core {
         let start = self.clock.get();
         // The loop clock only moves when the kernel tick does (`clock.rs`), so most wakes are
         // stamped with the very reading this poll starts at: a lag of exactly zero, known without
-        // the subtraction (a call into std on every poll).
-        let lag = if start == notified.woken_at {
-            Duration::ZERO
+        // the subtraction (a call into std), and counted with one increment.
+        if start == notified.woken_at {
+            self.counters.record_zero_lag();
         } else {
-            start.saturating_duration_since(notified.woken_at)
-        };
-        self.counters.record_lag(lag);
+            self.counters
+                .record_lag(start.saturating_duration_since(notified.woken_at));
+        }
         let result = task.run();
         self.record_poll(start, Some(&*task));
         if result == RunResult::Pending {
@@ -430,7 +430,7 @@ impl Core {
             longest_poll: c.longest_poll.get(),
             longest_poll_task: c.longest_poll_by.get(),
             worst_timer_lateness: c.worst_timer_lateness.get(),
-            lag: *c.lag.borrow(),
+            lag: c.snapshot_lag(),
         }
     }
 

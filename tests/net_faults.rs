@@ -9,7 +9,6 @@ mod util;
 
 use std::cell::{Cell, RefCell};
 use std::io;
-use std::os::fd::AsRawFd;
 use std::process::{Command, Output, Stdio};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -17,31 +16,6 @@ use std::time::{Duration, Instant};
 use echo_harness::{Counter, Server, round_trips, within};
 use evloop::net::{TcpListener, TcpStream};
 use evloop::spawn;
-
-/// Makes `close` send a reset (RST) instead of a FIN: `SO_LINGER` on, with a zero timeout.
-fn reset_on_close(stream: &TcpStream) {
-    let linger = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
-    // SAFETY: the descriptor is a live TCP socket owned by `stream`; `linger` is a valid
-    // `struct linger` that outlives the call, and the length passed is its size.
-    let rc = unsafe {
-        libc::setsockopt(
-            stream.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&linger as *const libc::linger).cast(),
-            size_of::<libc::linger>() as libc::socklen_t,
-        )
-    };
-    assert_eq!(
-        rc,
-        0,
-        "setsockopt(SO_LINGER): {}",
-        io::Error::last_os_error()
-    );
-}
 
 #[test]
 #[cfg_attr(miri, ignore)] // real sockets
@@ -55,7 +29,7 @@ fn a_reset_mid_stream_ends_only_that_connection() {
         echo_once(&mut rude, b"hello").await;
         // Mid-stream: send more, then reset without reading the echo.
         rude.write_all(b"never read back").await.expect("write");
-        reset_on_close(&rude);
+        util::reset_on_close(&rude);
         drop(rude);
 
         server.ended.reach(1).await;
@@ -244,9 +218,9 @@ fn out_of_descriptors_child() {
         }
         served.reach(2).await;
         // 4. The stall. The loop stays free; the listener must not spin on accept.
-        let (cpu_before, wall_before) = (process_cpu_time(), Instant::now());
+        let (cpu_before, wall_before) = (util::process_cpu_time(), Instant::now());
         evloop::time::sleep(STALL).await;
-        let (cpu, wall) = (process_cpu_time() - cpu_before, wall_before.elapsed());
+        let (cpu, wall) = (util::process_cpu_time() - cpu_before, wall_before.elapsed());
         println!("stall: {cpu:?} of CPU in {wall:?}");
         assert_eq!(server.accepted.get(), 2, "no descriptor, no accept");
         assert_eq!(served.get(), 2);
@@ -300,19 +274,6 @@ fn exhaust_descriptors() -> Vec<std::fs::File> {
             Err(e) => panic!("open /dev/null: {e}"),
         }
     }
-}
-
-/// CPU time (user + system) used so far by the whole process.
-fn process_cpu_time() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec, and CLOCK_PROCESS_CPUTIME_ID exists on every
-    // Linux mio supports; the call writes only into `ts`.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_PROCESS_CPUTIME_ID)");
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
 /// Re-runs this test binary for test `name` alone with [`EMFILE_CHILD`] set, and returns its

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use echo_harness::{message, pattern, within};
 use evloop::net::{TcpListener, TcpStream};
 use evloop::spawn;
-use reliability_support::{Gate, Rng, both, reset_on_close, rss_kib, soak};
+use reliability_support::{Gate, Rng, both, rss_kib, soak};
 
 /// Client loops running at the same time.
 const WORKERS: u64 = 64;
@@ -176,7 +176,7 @@ async fn visit(addr: SocketAddr, sent: &[u8], echo: &mut [u8], reset: bool) -> i
         return Err(io::Error::other("echo differs"));
     }
     if reset {
-        reset_on_close(&stream);
+        util::reset_on_close(&stream);
     } else {
         // Half-close, and wait for the server's close: a clean goodbye on both sides.
         stream.shutdown(Shutdown::Write)?;

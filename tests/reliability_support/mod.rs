@@ -9,7 +9,6 @@
 use std::cell::{Cell, RefCell};
 use std::future::{Future, poll_fn};
 use std::io;
-use std::os::fd::AsRawFd;
 use std::pin::pin;
 use std::sync::mpsc;
 use std::task::{Poll, Waker};
@@ -116,31 +115,6 @@ pub async fn both<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
         }
     })
     .await
-}
-
-/// Makes closing `socket` send a reset (RST) instead of a FIN: `SO_LINGER` on, zero timeout.
-pub fn reset_on_close(socket: &impl AsRawFd) {
-    let linger = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
-    // SAFETY: the descriptor is a live TCP socket owned by `socket`; `linger` is a valid
-    // `struct linger` that outlives the call, and the length passed is its size.
-    let rc = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&linger as *const libc::linger).cast(),
-            size_of::<libc::linger>() as libc::socklen_t,
-        )
-    };
-    assert_eq!(
-        rc,
-        0,
-        "setsockopt(SO_LINGER): {}",
-        io::Error::last_os_error()
-    );
 }
 
 /// Makes sure this process may open `needed` descriptors: raises the soft `RLIMIT_NOFILE` up to

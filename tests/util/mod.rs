@@ -16,15 +16,50 @@ pub fn runtime() -> evloop::Runtime {
 
 /// CPU time (user + system) consumed so far by the calling thread.
 pub fn thread_cpu_time() -> Duration {
+    cpu_clock(libc::CLOCK_THREAD_CPUTIME_ID)
+}
+
+/// CPU time (user + system) consumed so far by the whole process.
+pub fn process_cpu_time() -> Duration {
+    cpu_clock(libc::CLOCK_PROCESS_CPUTIME_ID)
+}
+
+/// Reads one of the CPU-time clocks.
+fn cpu_clock(clock: libc::clockid_t) -> Duration {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
-    // SAFETY: `ts` is a valid, writable timespec and CLOCK_THREAD_CPUTIME_ID is supported on
-    // every Linux kernel mio supports; the call writes only into `ts`.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
+    // SAFETY: `ts` is a valid, writable timespec, and the thread and process CPU-time clocks exist
+    // on every Linux kernel mio supports; the call writes only into `ts`.
+    let rc = unsafe { libc::clock_gettime(clock, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime({clock}) failed");
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// Makes closing `socket` send a reset (RST) instead of a FIN: `SO_LINGER` on, zero timeout.
+pub fn reset_on_close(socket: &impl std::os::fd::AsRawFd) {
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: the descriptor is a live TCP socket owned by `socket`; `linger` is a valid
+    // `struct linger` that outlives the call, and the length passed is its size.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(
+        rc,
+        0,
+        "setsockopt(SO_LINGER): {}",
+        std::io::Error::last_os_error()
+    );
 }
 
 /// Runs the test `name` of this test binary alone in a child process, with `env_var=1` set so the

@@ -77,6 +77,6 @@ async fn sleepers(spawner: Rc<Executor>, timers: Rc<Timers>, heartbeat: Rc<Heart
 /// Sleeps `ms` milliseconds and says when it woke.
 async fn sleeper(ms: u64, start: Instant, timers: Rc<Timers>) -> (Instant, u64) {
     sleep(&timers, Duration::from_millis(ms)).await;
-    println!("sleeper {ms:>3} ms: woke at {:?}", start.elapsed());
+    println!("sleeper {ms:>3} ms: woke at {:.1?}", start.elapsed());
     (Instant::now(), ms)
 }

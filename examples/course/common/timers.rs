@@ -60,10 +60,10 @@ impl Timers {
 /// One wait of the loop, for steps 4 to 6: `epoll_wait` no longer than `max` (what the executor
 /// allows) nor than the first deadline, then fire the timers that are due.
 pub fn park(reactor: &Reactor, timers: &Timers, max: Option<Duration>) -> io::Result<()> {
-    let timeout = [max, timers.timeout(Instant::now())]
-        .into_iter()
-        .flatten()
-        .min(); // None: no limit
+    let timeout = match (max, timers.timeout(Instant::now())) {
+        (Some(max), Some(first)) => Some(max.min(first)),
+        (max, first) => max.or(first), // `None` only if both are: no limit
+    };
     reactor.park(timeout)?;
     timers.fire_due(Instant::now());
     Ok(())

@@ -131,7 +131,7 @@ unsafe fn drop_waker(data: *const ()) {
 
 /// Runs `future` to completion on this thread: poll; if `Pending`, park until woken; poll again.
 pub fn block_on<F: Future>(future: F) -> F::Output {
-    // Pinned here, on this stack frame: from now on the future never moves (see the Pin chapter).
+    // Pinned here, on this stack frame: it never moves again (docs/01: why futures are pinned).
     let mut future = pin!(future);
     let (waker, signal) = thread_waker();
     let mut cx = Context::from_waker(&waker);

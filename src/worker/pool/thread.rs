@@ -21,7 +21,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
-use crate::task::drop_payload;
+use crate::executor::drop_payload;
 use crate::worker::error::QueueFull;
 use crate::worker::job::Job;
 use crate::worker::spawner::ThreadSpawner;

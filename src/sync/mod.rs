@@ -40,12 +40,23 @@
 //! lock-free atomics and intrusive lists for its hottest paths; that is faster under heavy
 //! cross-thread contention and much harder to read.
 
+pub mod broadcast;
 pub mod mpsc;
 mod mutex;
+mod notify;
 pub mod oneshot;
+mod rwlock;
+mod semaphore;
 mod waiting;
+pub mod watch;
 
 #[cfg(test)]
 mod test_waker;
 
 pub use mutex::{ContentionStats, Lock, Mutex, MutexGuard};
+pub use notify::{Notified, Notify};
+pub use rwlock::{Read, RwLock, RwLockReadGuard, RwLockWriteGuard, TryLockError, Write};
+pub use semaphore::{
+    Acquire, AcquireError, AcquireOwned, OwnedSemaphorePermit, Semaphore, SemaphorePermit,
+    TryAcquireError,
+};

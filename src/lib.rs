@@ -20,7 +20,8 @@
 //! | [`net`] | `TcpListener`, `TcpStream`, `UdpSocket` on the reactor |
 //! | [`net`] (`net/poll_evented.rs`, `net/tcp_*.rs`, `net/split.rs`, `net/udp.rs`) | sockets as futures |
 //! | `stats.rs`, `clock.rs` | counters, lag histogram, the blocked-loop warning, a cheap clock |
-//! | [`sync`] | the async `Mutex` (the execution lock), `oneshot`, `mpsc` |
+//! | [`sync`] | the async `Mutex` (the execution lock), `oneshot`, `mpsc`, `Notify`, `Semaphore`, `RwLock`, `watch`, `broadcast` |
+//! | [`macros`] | `select!`, `join!`, `try_join!`: several futures in one task, in `macro_rules!` |
 //! | [`worker`] (`worker/pool.rs`, `worker/fallback.rs`, ...) | blocking calls: offload to a thread, or run inline |
 //!
 //! `docs/architecture.md` draws one turn of the loop with the file and function of each step.
@@ -28,6 +29,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+pub mod macros;
 pub mod net;
 pub mod runtime;
 pub mod sandbox;

@@ -49,7 +49,7 @@ const MAX_READS: u32 = u32::MAX >> 3;
 /// {
 ///     let a = config.read().await;
 ///     let b = config.read().await; // readers share
-///     assert_eq!((&*a, &*b), ("v1", "v1"));
+///     assert_eq!((a.as_str(), b.as_str()), ("v1", "v1"));
 ///     assert!(config.try_write().is_err(), "a writer waits for them");
 /// }
 /// config.write().await.push_str("-patched");

@@ -35,10 +35,10 @@
 //! ## Ends
 //!
 //! When every [`Sender`] is gone, a `changed()` with nothing new to report returns
-//! [`RecvError`](error::RecvError); the last value stays readable. When every [`Receiver`] is
+//! [`RecvError`]; the last value stays readable. When every [`Receiver`] is
 //! gone, [`send`](Sender::send) fails (the value comes back) and [`Sender::closed`] completes;
-//! [`send_replace`](Sender::send_replace) still stores the value for later
-//! [`subscribe`](Sender::subscribe)rs.
+//! [`send_replace`](Sender::send_replace) still stores the value for receivers made later by
+//! [`Sender::subscribe`].
 
 use std::fmt;
 use std::future::Future;

@@ -54,6 +54,11 @@ fn acquirers_are_served_in_order_and_a_big_one_holds_back_later_small_ones() {
         "try_acquire must not overtake queued acquirers"
     );
     assert!(poll_once(&mut small, &small_waker).is_pending());
+    let (_, newcomer_waker) = counting_waker();
+    assert!(
+        poll_once(&mut semaphore.acquire(), &newcomer_waker).is_pending(),
+        "nor may a new acquire"
+    );
 
     drop(held); // now two: the head is served, and nothing is left for the small one
     assert_eq!((big_count.wakes(), small_count.wakes()), (1, 0));

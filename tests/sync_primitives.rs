@@ -339,4 +339,18 @@ fn primitives_are_send_and_sync_like_tokios() {
     send_sync::<broadcast::Sender<String>>();
     send_sync::<broadcast::Receiver<String>>();
     send_sync::<evloop::sync::OwnedSemaphorePermit>();
+
+    // The futures too, so code written for tokio's multi-threaded spawn still compiles.
+    fn send<T: Send>(_: &T) {}
+    let (notify, semaphore, lock) = (Notify::new(), Semaphore::new(1), RwLock::new(1));
+    let (tx, mut rx) = watch::channel(1);
+    let (btx, mut brx) = broadcast::channel::<u8>(1);
+    send(&notify.notified());
+    send(&semaphore.acquire());
+    send(&lock.write());
+    send(&tx.closed());
+    send(&rx.changed());
+    send(&rx.wait_for(|v| *v > 1));
+    send(&brx.recv());
+    drop(btx);
 }

@@ -14,7 +14,7 @@
 //! ```
 //!
 //! The protocol itself (when readiness may be cleared, why no wake is lost) lives in
-//! `reactor.rs`; [`PollEvented`](poll_evented) is the one place in `net` that speaks it, and each
+//! `reactor.rs`; `PollEvented` (`poll_evented.rs`) is the one place in `net` that speaks it, and each
 //! socket type is a thin layer of `async fn`s over it.
 //!
 //! ## Rules a user can rely on

@@ -116,11 +116,7 @@ impl TcpListener {
     pub fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
         let listener = super::each_addr(addr, mio::net::TcpListener::bind)?;
         // mio listened with 128; listening again on a listening socket only changes the backlog.
-        // SAFETY: the descriptor belongs to `listener`, which is alive for the whole call;
-        // `listen` reads only its two integer arguments and touches no memory of ours.
-        if unsafe { libc::listen(listener.as_raw_fd(), BACKLOG) } == -1 {
-            return Err(io::Error::last_os_error());
-        }
+        crate::sys::listen(listener.as_fd(), BACKLOG)?;
         TcpListener::from_mio(listener)
     }
 

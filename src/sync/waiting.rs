@@ -32,7 +32,7 @@
 //! short (a handful of tasks), so the plain `VecDeque` is the better trade for a reader.
 //!
 //! Wakers are dropped inside the primitive's std lock when replaced or cancelled. That is fine
-//! with evloop's waker, whose last drop only frees an empty task shell (see `task/cell.rs`); an
+//! with evloop's waker, whose last drop only frees an empty task shell (see `executor/cell.rs`); an
 //! executor whose waker drop ran arbitrary code would need them moved out first.
 
 use std::collections::VecDeque;

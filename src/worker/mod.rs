@@ -69,6 +69,7 @@
 //! is dropped, the thread exits. A blocking call cannot be interrupted from outside; waiting for
 //! it could hang the drop for as long as the call takes.
 
+pub(crate) mod current;
 pub mod diagnosis;
 mod error;
 mod fallback;
@@ -213,7 +214,7 @@ impl Worker for Box<dyn Worker> {
 /// Outside a runtime; use `Runtime::worker_stats()` there.
 #[track_caller]
 pub fn stats() -> WorkerStats {
-    crate::runtime::with_worker(|worker| worker.stats())
+    current::with_worker(|worker| worker.stats())
 }
 
 impl fmt::Debug for dyn Worker + '_ {

@@ -70,7 +70,7 @@ impl fmt::Display for Probe {
     }
 }
 
-/// "thread creation refused: <os error>", and the diagnosis: "<meaning>; check <where>", plus the
+/// `thread creation refused: <os error>`, and the diagnosis: `<meaning>; check <where>`, plus the
 /// pids cgroup's numbers when a task limit is the likely cause and they can be read.
 pub(crate) fn refusal(error: &io::Error) -> (String, String) {
     let diagnosis = SpawnDiagnosis::from_error(error);
@@ -96,7 +96,7 @@ fn pids_hint() -> Option<String> {
     if cfg!(miri) { None } else { cgroup_hint() }
 }
 
-/// The probe's reason line: "thread creation refused: <os error> (<meaning>; check <where>)".
+/// The probe's reason line: `thread creation refused: <os error> (<meaning>; check <where>)`.
 pub(crate) fn refusal_reason(error: &io::Error) -> String {
     let (refused, diagnosis) = refusal(error);
     format!("{refused} ({diagnosis})")

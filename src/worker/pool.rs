@@ -37,7 +37,7 @@ use super::error::{BlockingError, QueueFull};
 use super::job::{Execution, InlineReason, Job};
 use super::mode::{Mode, ModeReport, Probe, refusal_reason};
 use super::spawner::{OsThreads, ThreadSpawner};
-use super::stats::{Counters, WorkerStats};
+use super::stats::{WorkerCounters, WorkerStats};
 use super::{Refused, Worker};
 
 /// A pool of threads for blocking jobs. See the module docs for the path a job takes.
@@ -177,7 +177,7 @@ impl ThreadPool {
         match spawned {
             Ok(()) => {
                 state.spawn_refused = false;
-                Counters::bump(&self.shared.counters.threads_spawned);
+                WorkerCounters::bump(&self.shared.counters.threads_spawned);
                 log::debug!("blocking job {id}: started thread evloop-blocking-{number}");
                 Placement::Placed {
                     spawn: SpawnAttempt::Created,
@@ -190,7 +190,7 @@ impl ThreadPool {
                     state.next_thread = number; // thread names stay dense: -1, -2, -3
                 }
                 state.spawn_refused = true;
-                Counters::bump(&self.shared.counters.spawn_failures);
+                WorkerCounters::bump(&self.shared.counters.spawn_failures);
                 log::debug!("blocking job {id}: thread creation refused: {error}");
                 self.after_refusal(state, id, error, room)
             }
@@ -226,7 +226,7 @@ impl ThreadPool {
 
     /// Announces the mode after a placement and counts the job as offloaded.
     pub(crate) fn note_placed(&self, spawn: SpawnAttempt) {
-        Counters::bump(&self.shared.counters.offloaded);
+        WorkerCounters::bump(&self.shared.counters.offloaded);
         self.overflow_announced.store(false, Ordering::Relaxed);
         match spawn {
             SpawnAttempt::NotNeeded => {}
@@ -249,7 +249,7 @@ impl ThreadPool {
         let capacity = self.shared.config.queue_capacity;
         match self.shared.config.when_full {
             QueueFull::Wait => {
-                Counters::bump(&counters.waited_for_room);
+                WorkerCounters::bump(&counters.waited_for_room);
                 log::debug!(
                     "blocking job {}: queue full ({capacity}), waiting",
                     job.id()
@@ -257,7 +257,7 @@ impl ThreadPool {
                 Err(Refused::WaitForRoom(job))
             }
             QueueFull::Reject => {
-                Counters::bump(&counters.rejected);
+                WorkerCounters::bump(&counters.rejected);
                 log::debug!(
                     "blocking job {}: queue full ({capacity}), rejected",
                     job.id()
@@ -296,7 +296,7 @@ impl ThreadPool {
                 }
             }
             Err(e) => {
-                Counters::bump(&self.shared.counters.spawn_failures);
+                WorkerCounters::bump(&self.shared.counters.spawn_failures);
                 let live = {
                     let mut state = self.lock();
                     state.spawn_refused = true;
@@ -337,7 +337,7 @@ impl ThreadPool {
     }
 
     /// The counters, for `Fallback`.
-    pub(crate) fn counters(&self) -> &Counters {
+    pub(crate) fn counters(&self) -> &WorkerCounters {
         &self.shared.counters
     }
 }
@@ -357,7 +357,7 @@ impl Worker for ThreadPool {
             }
             Placement::NoThread { job, error } => {
                 self.note_no_thread(Mode::Refusing, &error);
-                Counters::bump(&self.shared.counters.rejected);
+                WorkerCounters::bump(&self.shared.counters.rejected);
                 drop(job); // cancels it
                 Err(Refused::Error(BlockingError::NoThread(error)))
             }
@@ -452,7 +452,7 @@ impl PoolBuilder {
                 job_ready: Condvar::new(),
                 config: self.config,
                 spawner: self.spawner,
-                counters: Counters::default(),
+                counters: WorkerCounters::default(),
             }),
             report: ModeReport::default(),
             overflow_announced: AtomicBool::new(false),

@@ -6,7 +6,7 @@
 //! up, the future is dropped without being polled again, and the handle resolves to a cancelled
 //! `JoinError`.
 //!
-//! A `JoinHandle` is not `Send`: it touches the task's loop-only fields (see `task/cell.rs`), so it
+//! A `JoinHandle` is not `Send`: it touches the task's loop-only fields (see `cell.rs`), so it
 //! must stay on the loop thread, like the task's future itself.
 
 use std::fmt;

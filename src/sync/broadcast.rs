@@ -44,7 +44,7 @@ use std::sync::{Arc, Mutex as StdMutex, MutexGuard as StdMutexGuard, PoisonError
 use std::task::{Context, Poll};
 
 use super::waiting::{Ticket, WaitQueue, wake_all};
-pub use error::{RecvError, SendError, TryRecvError};
+use error::{RecvError, SendError, TryRecvError};
 
 /// Why a `broadcast` operation did not happen.
 pub mod error {

@@ -142,7 +142,10 @@ impl Semaphore {
     pub fn add_permits(&self, n: usize) {
         let mut state = self.state();
         assert!(
-            state.free + n <= Semaphore::MAX_PERMITS,
+            state
+                .free
+                .checked_add(n)
+                .is_some_and(|total| total <= Semaphore::MAX_PERMITS),
             "adding {n} permits would exceed Semaphore::MAX_PERMITS"
         );
         state.free += n;

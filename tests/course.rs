@@ -114,15 +114,13 @@ fn step1_polls_by_hand_blocks_on_a_thread_and_leaks_no_waker() {
 
 #[test]
 #[cfg_attr(miri, ignore)] // runs a process
-fn step2_runs_tasks_and_a_wake_from_another_thread_unparks_the_loop() {
+fn step2_runs_tasks_and_a_wake_from_another_thread_reaches_the_loop() {
     let fields = last_line_fields(2, &run_step("step2_tasks"));
+    // 42 came from the helper thread, so its wake reached the loop. (Whether the loop had parked
+    // by then depends on timing, so `parks` is reported, not checked.)
     assert_eq!(
         fields["sum"], "47",
         "3 + 2 + 42: every JoinHandle delivered its output"
-    );
-    assert!(
-        number(&fields, "parks") >= 1.0,
-        "the loop parked while c waited: {fields:?}"
     );
     assert!(
         number(&fields, "polls") >= 4.0,

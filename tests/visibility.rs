@@ -78,7 +78,7 @@ fn a_200ms_blocking_poll_is_named_in_a_warning() {
         "{warnings:?}"
     );
     assert!(
-        warnings[0].starts_with("evloop::runtime::core"),
+        warnings[0].starts_with("evloop::executor::blocked_loop"),
         "{warnings:?}"
     );
 }

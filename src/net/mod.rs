@@ -14,7 +14,7 @@
 //! ```
 //!
 //! The protocol itself (when readiness may be cleared, why no wake is lost) lives in
-//! `reactor.rs`; [`PollEvented`](poll_evented) is the one place in `net` that speaks it, and each
+//! `reactor.rs`; `PollEvented` (`poll_evented.rs`) is the one place in `net` that speaks it, and each
 //! socket type is a thin layer of `async fn`s over it.
 //!
 //! ## Rules a user can rely on
@@ -40,6 +40,7 @@
 //! yields after 128 operations; here it runs until the socket says `WouldBlock`), a list of
 //! waiters per direction, `AsyncRead`/`AsyncWrite` traits, and DNS on its blocking pool.
 
+mod accept_backoff;
 mod poll_evented;
 mod split;
 mod tcp_listener;

@@ -313,8 +313,9 @@ fn a_busy_loop_still_checks_sockets_every_event_interval_polls() {
     let spins = Rc::new(Cell::new(0u64));
     rt.block_on(async {
         let (mut reader, mut writer) = mio::net::UnixStream::pair().expect("socketpair");
-        let registration =
-            Registration::new(&mut reader, mio::Interest::READABLE).expect("register");
+        let core = crate::runtime::context::expect_current("the test");
+        let registration = Registration::new(core.reactor(), &mut reader, mio::Interest::READABLE)
+            .expect("register");
         writer
             .write_all(b"x")
             .expect("one byte fits the socket buffer");

@@ -21,7 +21,7 @@ use std::task::{Context, Poll};
 use super::error::BlockingError;
 use super::job::{Completion, Execution, Job};
 use super::{Refused, Worker};
-use crate::JoinError;
+use crate::executor::JoinError;
 
 /// Runs the blocking closure `f` on the current runtime's worker — a pool thread by default, the
 /// loop thread when no thread can be had — and returns a handle to await its result.
@@ -53,7 +53,7 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let (handle, refused) = crate::runtime::with_worker(|worker| submit(worker, f));
+    let (handle, refused) = super::current::with_worker(|worker| submit(worker, f));
     if let Some(err) = refused {
         log::warn!(
             "{err}; its handle resolves to a cancelled JoinError (try_spawn_blocking returns the \
@@ -75,7 +75,7 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    match crate::runtime::with_worker(|worker| submit(worker, f)) {
+    match super::current::with_worker(|worker| submit(worker, f)) {
         (handle, None) => Ok(handle),
         (_, Some(err)) => Err(err),
     }
@@ -185,7 +185,7 @@ impl<T> Future for BlockingHandle<T> {
         let this = self.get_mut();
         if this.waiting.is_some() {
             // Only a job waiting for room needs the worker; a placed one just waits for its result.
-            return crate::runtime::with_worker(|worker| this.poll_with(worker, cx));
+            return super::current::with_worker(|worker| this.poll_with(worker, cx));
         }
         this.poll_result(cx)
     }

@@ -11,14 +11,14 @@ use std::task::Waker;
 
 use super::job::{Execution, InlineReason, Job};
 use super::mode::{Mode, ModeReport, Probe};
-use super::stats::{Counters, WorkerStats};
+use super::stats::{WorkerCounters, WorkerStats};
 use super::{Refused, Worker};
 
 /// Runs every blocking job on the calling thread.
 #[derive(Debug, Default)]
 pub struct Inline {
     /// Jobs run, for `stats()`.
-    counters: Counters,
+    counters: WorkerCounters,
     /// Announces, once, that jobs block the loop.
     report: ModeReport,
 }
@@ -46,9 +46,7 @@ impl Worker for Inline {
             mode: Mode::Inline,
             reason: Some("the Inline worker was chosen".to_string()),
         };
-        log::info!("{probe}");
-        self.counters.set_probe(&probe);
-        probe
+        self.report.probed(probe, &self.counters)
     }
 
     fn stats(&self) -> WorkerStats {

@@ -25,8 +25,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
-use crate::JoinError;
-use crate::task::drop_payload;
+use crate::executor::JoinError;
+use crate::executor::drop_payload;
 
 /// Where a blocking job ran.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -5,19 +5,19 @@
 //! loop can measure scheduling delay ("lag"): the time a ready task waited before it was polled.
 //!
 //! The queue itself does not deduplicate; the task does. Every task has a `scheduled` flag
-//! (`task::Header::scheduled`) that a wake sets and the loop clears just before polling, and only
+//! (`cell::Header::scheduled`) that a wake sets and the loop clears just before polling, and only
 //! the wake that flips it from false to true pushes the id. Waking a queued task ten times
 //! therefore queues it once. Keeping the flag in the task (not a `HashSet` here) makes the check
 //! O(1) and lets other threads perform it with one atomic swap.
 //!
 //! Only the loop thread touches this queue (it lives in `Core`, which is not `Send`); wakes from
-//! other threads go through the remote queue in `waker.rs` first.
+//! other threads go through the inbox in `waker.rs` first.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use crate::task::TaskId;
+use super::TaskId;
 
 /// One woken task waiting to be polled.
 #[derive(Clone, Copy, Debug)]
@@ -46,7 +46,7 @@ impl RunQueue {
         self.queue.borrow_mut().pop_front()
     }
 
-    /// How many tasks are waiting; the loop runs exactly this many per turn (see `runtime::turn`).
+    /// How many tasks are waiting; the loop runs exactly this many per turn (see `Scheduler::run_ready_tasks`).
     pub(crate) fn len(&self) -> usize {
         self.queue.borrow().len()
     }

@@ -26,10 +26,11 @@
 //!
 //! ## Which field may be touched where
 //!
-//! - `header` is thread-safe (atomics and an `Arc<Shared>`): any thread that holds a waker uses it.
+//! - `header` is thread-safe (atomics and an `Arc<Inbox>`): any thread that holds a waker uses it.
 //! - Everything else (`stage`, `join_waker`, the flags) is plain `Cell`/`RefCell` and is touched
-//!   only on the loop thread: by the runtime, which is not `Send`, and by the `JoinHandle`, which
-//!   is not `Send` either.
+//!   only on the loop thread: by the scheduler, which is not `Send`, and by the `JoinHandle`,
+//!   which is not `Send` either. `waker.rs` turns this into the `Send + Sync` argument a `Waker`
+//!   needs.
 //!
 //! The `Arc` may be dropped last by another thread (a worker thread drops its waker after the task
 //! is gone). That is why the runtime keeps one more promise: **when neither the slab nor a
@@ -45,13 +46,12 @@ use std::future::Future;
 use std::panic::{AssertUnwindSafe, Location, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Poll, Wake, Waker};
+use std::sync::atomic::AtomicBool;
+use std::task::{Context, Poll, Waker};
 
 use super::join_error::drop_payload;
+use super::waker::Inbox;
 use super::{JoinError, TaskId};
-use crate::runtime::context;
-use crate::waker::Shared;
 
 /// The thread-safe part of a task: what a waker needs to schedule it.
 pub(crate) struct Header {
@@ -61,20 +61,9 @@ pub(crate) struct Header {
     /// flips it false → true enqueues, so a task is never queued twice; the loop clears it just
     /// before polling, so a wake *during* the poll queues the task again.
     pub(crate) scheduled: AtomicBool,
-    /// The runtime the task belongs to: its remote queue, for wakes from other threads.
-    pub(crate) shared: Arc<Shared>,
-}
-
-impl Header {
-    /// Puts the task on its runtime's run queue unless it is already there.
-    pub(crate) fn schedule(&self) {
-        if self.scheduled.swap(true, Ordering::AcqRel) {
-            return; // already queued: one poll will see all the wakes
-        }
-        if !context::schedule_local(&self.shared, self.id) {
-            self.shared.push_remote(self.id);
-        }
-    }
+    /// The inbox of the loop the task belongs to: for wakes from other threads, and to tell a
+    /// local wake from a remote one (`waker.rs`).
+    pub(crate) inbox: Arc<Inbox>,
 }
 
 /// Who a task is, for logs: a name given at spawn, or where it was spawned.
@@ -100,7 +89,7 @@ impl fmt::Display for TaskMeta {
 /// references into itself (an `async fn` borrowing its own locals across an `.await`), and a shared
 /// reference to the whole future would, under Rust's aliasing rules, invalidate those. A `&mut` to
 /// a `!Unpin` future is exempt from that rule; Miri checks it (`tests/sync.rs` found the bug).
-enum Stage<F: Future> {
+pub(super) enum Stage<F: Future> {
     /// Still running; holds the future.
     Running(F),
     /// Done; holds the result until the `JoinHandle` takes it.
@@ -117,46 +106,20 @@ pub(crate) struct TaskCell<F: Future> {
     meta: TaskMeta,
     /// The future or its output. `RefCell` rather than `UnsafeCell`: a task that awaits its own
     /// `JoinHandle` would otherwise alias the future while it is being polled.
-    stage: RefCell<Stage<F>>,
+    pub(super) stage: RefCell<Stage<F>>,
     /// The waker of the task awaiting the `JoinHandle`, woken when this task finishes.
-    join_waker: Cell<Option<Waker>>,
+    pub(super) join_waker: Cell<Option<Waker>>,
     /// False once the `JoinHandle` was dropped (detached): the output is then dropped at once.
-    join_interest: Cell<bool>,
+    pub(super) join_interest: Cell<bool>,
     /// Set by `JoinHandle::abort`; the next time the loop picks the task it cancels it.
-    cancel_requested: Cell<bool>,
+    pub(super) cancel_requested: Cell<bool>,
     /// The waker lent to every poll (see the module docs); `None` once the task has finished.
     own_waker: Cell<Option<Waker>>,
 }
 
-// SAFETY: `Wake` (and so `Waker`, which may be sent anywhere) requires `TaskCell: Send + Sync`.
-// The only field other threads touch is `header`, which is `Send + Sync` itself (atomics and an
-// `Arc<Shared>`). All other fields are touched only through `&TaskCell` on the loop thread:
-// - the runtime (`Core`, not `Send`) polls, cancels and shuts tasks down;
-// - `JoinHandle` (not `Send`) takes the output, sets the join waker and the flags;
-// - `own_waker` is set by `new`, lent out by `poll_future` and dropped by `finish`, all on the
-//   loop thread (a clone of it may travel anywhere: that is an ordinary `Waker`).
-// Wakers expose nothing but `wake`, `wake_by_ref`, `clone` and `drop`, and `wake` only calls
-// `Header::schedule`. The last `Arc` may be dropped on another thread; then the runtime has let go
-// and no `JoinHandle` exists, and by the invariant in the module docs `stage` is `Consumed`, so
-// that thread drops no `F` and no `F::Output` — only a `Waker` (which is `Send`) and `TaskMeta`.
-// (`own_waker` is `None` by then: it holds a reference itself, so the last `Arc` can only go after
-// `finish` took it.)
-unsafe impl<F: Future> Send for TaskCell<F> {}
-// SAFETY: see the `Send` impl above; shared references from other threads reach only `header`.
-unsafe impl<F: Future> Sync for TaskCell<F> {}
-
-impl<F: Future + 'static> Wake for TaskCell<F> {
-    fn wake(self: Arc<Self>) {
-        self.header.schedule();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.header.schedule();
-    }
-}
-
-/// How the loop sees a task, whatever its future type: the slab holds `Arc<dyn RawTask>`.
-pub(crate) trait RawTask {
+/// How the scheduler sees a task, whatever its future type: the slab holds `Arc<dyn Task>`.
+/// (A trait object: tokio erases the type with a hand-made vtable and a raw pointer instead.)
+pub(crate) trait Task {
     /// The thread-safe part.
     fn header(&self) -> &Header;
     /// Name or spawn location.
@@ -167,7 +130,7 @@ pub(crate) trait RawTask {
     fn shutdown(&self);
 }
 
-/// What one call of `RawTask::run` did.
+/// What one call of `Task::run` did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum RunResult {
     /// The future returned `Pending`; it is parked until woken.
@@ -183,12 +146,12 @@ pub(crate) enum RunResult {
 impl<F: Future + 'static> TaskCell<F> {
     /// Wraps `future` in a new cell with its own waker; `scheduled` starts true because the
     /// spawner queues it at once.
-    pub(crate) fn new(id: TaskId, shared: Arc<Shared>, future: F, meta: TaskMeta) -> Arc<Self> {
+    pub(crate) fn new(id: TaskId, inbox: Arc<Inbox>, future: F, meta: TaskMeta) -> Arc<Self> {
         let task = Arc::new(TaskCell {
             header: Header {
                 id,
                 scheduled: AtomicBool::new(true),
-                shared,
+                inbox,
             },
             meta,
             stage: RefCell::new(Stage::Running(future)),
@@ -255,7 +218,7 @@ impl<F: Future + 'static> TaskCell<F> {
     }
 }
 
-impl<F: Future + 'static> RawTask for TaskCell<F> {
+impl<F: Future + 'static> Task for TaskCell<F> {
     fn header(&self) -> &Header {
         &self.header
     }
@@ -289,81 +252,12 @@ impl<F: Future + 'static> RawTask for TaskCell<F> {
     }
 }
 
-/// What a `JoinHandle<T>` needs from its task, whatever the future type.
-pub(crate) trait JoinTarget<T> {
-    /// The task's id.
-    fn id(&self) -> TaskId;
-    /// Takes the output if the task finished, else remembers `cx`'s waker.
-    fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>>;
-    /// Asks the loop to cancel the task at its next turn.
-    fn abort(&self);
-    /// True once the task has finished (its output may already be taken).
-    fn is_finished(&self) -> bool;
-    /// The handle is going away: nobody will take the output.
-    fn detach(&self);
-}
-
-impl<F: Future + 'static> JoinTarget<F::Output> for TaskCell<F> {
-    fn id(&self) -> TaskId {
-        self.header.id
-    }
-
-    fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<F::Output, JoinError>> {
-        // A task awaiting its own handle finds its stage borrowed by its own poll: it can never
-        // finish, exactly as in tokio. Pending (forever) is the honest answer.
-        let Ok(mut stage) = self.stage.try_borrow_mut() else {
-            return Poll::Pending;
-        };
-        if matches!(&mut *stage, Stage::Running(_)) {
-            // Not done: remember who to wake (keeping the old waker when it is the same task).
-            let waker = match self.join_waker.take() {
-                Some(w) if w.will_wake(cx.waker()) => w,
-                _ => cx.waker().clone(),
-            };
-            self.join_waker.set(Some(waker));
-            return Poll::Pending;
-        }
-        // Finished: move the result out (no future left to keep pinned).
-        match std::mem::replace(&mut *stage, Stage::Consumed) {
-            Stage::Finished(result) => Poll::Ready(result),
-            _ => panic!("JoinHandle polled after it returned its output"),
-        }
-    }
-
-    fn abort(&self) {
-        if !self.is_finished() {
-            self.cancel_requested.set(true);
-            self.header.schedule();
-        }
-    }
-
-    fn is_finished(&self) -> bool {
-        match self.stage.try_borrow_mut() {
-            Ok(mut stage) => !matches!(&mut *stage, Stage::Running(_)),
-            Err(_) => false, // being polled right now: running
-        }
-    }
-
-    fn detach(&self) {
-        self.join_interest.set(false);
-        self.join_waker.set(None);
-        if let Ok(mut stage) = self.stage.try_borrow_mut()
-            && matches!(&mut *stage, Stage::Finished(_))
-        {
-            // Keep the promise: the output is dropped here, on the loop thread.
-            let output = std::mem::replace(&mut *stage, Stage::Consumed);
-            drop(stage);
-            drop(output);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::rc::Rc;
 
-    /// A task cell outside any runtime: its `Shared` needs only an interrupt waker.
+    /// A task cell outside any runtime: its `Inbox` needs only an interrupt waker.
     fn cell<F: Future + 'static>(future: F) -> Arc<TaskCell<F>> {
         let poll = mio::Poll::new().expect("epoll");
         let interrupt = mio::Waker::new(poll.registry(), mio::Token(0)).expect("eventfd");
@@ -372,7 +266,7 @@ mod tests {
             name: None,
             location: Location::caller(),
         };
-        TaskCell::new(id, Arc::new(Shared::new(interrupt)), future, meta)
+        TaskCell::new(id, Arc::new(Inbox::new(interrupt)), future, meta)
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //!
 //! The future returns `Pending` once, after waking itself. The wake puts the task at the *back* of
 //! the run queue, and because a turn only runs the tasks that were ready when it began
-//! (`runtime::core::Core::run_ready_tasks`), the task runs again only after the timers have had
+//! (`Scheduler::run_ready_tasks`), the task runs again only after the timers have had
 //! their turn, and the reactor at least every 61 polls (`runtime::core::EVENT_INTERVAL`). That is
 //! why a `loop { yield_now().await }` cannot starve I/O.
 

@@ -20,8 +20,8 @@
 //! load balancer's retry) leaves its request in the line, and the service runs it anyway, under
 //! the lock, for nobody: fifty clients that post and leave at once cost fifty generations, one
 //! after the other, and the next real client waits behind all of them. So while a request waits,
-//! the connection watches its socket ([`Departure`]), and the two are raced: whichever finishes
-//! first wins, the other is dropped. Dropping a `lock()` future that waits is safe: it leaves the
+//! the connection watches its socket ([`Departure`]), and the two are raced with `evloop::select!`:
+//! whichever finishes first wins, the other is dropped. Dropping a `lock()` future that waits is safe: it leaves the
 //! line, or hands the lock on if it was just granted it (see `evloop::sync::Mutex`).
 //!
 //! **What cannot be undone.** Once the model runs on a thread, nothing can stop it: a thread
@@ -39,10 +39,9 @@
 
 use std::cell::Cell;
 use std::fmt;
-use std::future::{Future, poll_fn};
+use std::future::Future;
 use std::io;
 use std::pin::{Pin, pin};
-use std::task::Poll;
 use std::time::Duration;
 
 use evloop::sync::{Mutex, MutexGuard};
@@ -129,15 +128,16 @@ impl Generations {
             return Ok(self.busy());
         }
         let _in_line = InLine::join(&self.in_line);
-        // 2. A turn, unless the client leaves first. The departure is polled first, so a client
-        //    already known to be gone is not started even when the lock is free.
-        let _turn = match race(departure.as_mut(), self.take_turn()).await {
-            First::Left(gone) => {
+        // 2. A turn, unless the client leaves first. `biased`: the departure is polled first, so
+        //    a client already known to be gone is not started even when the lock is free.
+        let _turn = evloop::select! {
+            biased;
+            gone = departure.as_mut() => {
                 bump(&self.counts.left_waiting);
                 log::debug!("generation dropped before its turn: {gone}");
                 return Err(gone);
             }
-            First::Right(turn) => turn,
+            turn = self.take_turn() => turn,
         };
         // 3. The model.
         bump(&self.counts.started);
@@ -166,9 +166,11 @@ impl Generations {
             Ok(job) => job,
             Err(e) => return Ok(unavailable(format!("the model could not be started: {e}"))),
         };
-        let result = match race(&mut job, departure).await {
-            First::Left(result) => result,
-            First::Right(gone) => {
+        // `biased`: a result and a departure seen in the same poll is an answer, not a loss.
+        let result = evloop::select! {
+            biased;
+            result = &mut job => result,
+            gone = departure => {
                 bump(&self.counts.left_running);
                 log::debug!("{gone} while its generation ran: the call cannot be interrupted");
                 // Hold the turn until the thread is done: the model is still busy.
@@ -251,28 +253,6 @@ impl Drop for InLine<'_> {
 /// Adds one to a counter.
 fn bump(counter: &Cell<u64>) {
     counter.set(counter.get() + 1);
-}
-
-/// Which of two raced futures finished first.
-enum First<L, R> {
-    /// The left one, with its output.
-    Left(L),
-    /// The right one, with its output.
-    Right(R),
-}
-
-/// Polls `left`, then `right`, each time the task is woken, until one of them is ready; the other
-/// is dropped unfinished, so both must be cancel-safe. `left` goes first: when both are ready at
-/// once, it wins. (A hand-made `select!` for two: evloop has none, and two is all this needs.)
-async fn race<L: Future, R: Future>(left: L, right: R) -> First<L::Output, R::Output> {
-    let (mut left, mut right) = (pin!(left), pin!(right));
-    poll_fn(|cx| {
-        if let Poll::Ready(output) = left.as_mut().poll(cx) {
-            return Poll::Ready(First::Left(output));
-        }
-        right.as_mut().poll(cx).map(First::Right)
-    })
-    .await
 }
 
 /// The `X-Blocking` header: where the model ran.

@@ -25,6 +25,9 @@
 //!               called inline (the floor). The last two do not involve the runtime: they are
 //!               there so both binaries print the same rows and the machine's state shows.
 //!               Not pinned to one CPU: the pool threads need the other core.
+//!   room     -> (evloop only) offload_room: N tasks each await one `spawn_blocking` (~10 µs) on
+//!               a pool of 4 threads and a queue of 64 (`QueueFull::Wait`): the row counts the
+//!               pool's wakes of tasks waiting for room, per job that waited and per job.
 //!   costs    -> (evloop only) what the loop's building blocks cost on this machine, N times each:
 //!               instant_now (`Instant::now()`, the loop's clock read), coarse_clock
 //!               (`CLOCK_MONOTONIC_COARSE`, the kernel's last tick), arc_clone_drop (one
@@ -44,6 +47,7 @@ use std::time::{Duration, Instant};
 
 use evloop::Runtime;
 use evloop::sync::mpsc;
+use evloop::worker::{QueueFull, ThreadPool};
 
 fn main() {
     env_logger::init();
@@ -63,7 +67,7 @@ fn main() {
         args.first(),
         args.get(1).and_then(|a| a.parse::<usize>().ok()),
     ) else {
-        eprintln!("usage: cargo bench --bench micro -- spawn|pingpong|timers|offload|costs N");
+        eprintln!("usage: cargo bench --bench micro -- spawn|pingpong|timers|offload|room|costs N");
         std::process::exit(2)
     };
     if n == 0 || n > 10_000_000 {
@@ -81,6 +85,7 @@ fn run(workload: &str, n: usize) {
         "pingpong" => bench_pingpong(n, warm),
         "timers" => bench_timers(n),
         "offload" => bench_offload(n),
+        "room" => bench_room(n),
         "costs" => bench_costs(n),
         _ => {
             eprintln!("unknown workload {workload}");
@@ -211,6 +216,12 @@ fn small_work() -> u64 {
     (0..100u64).fold(0, |a, x| black_box(a.wrapping_mul(31).wrapping_add(x)))
 }
 
+/// The work of `offload_room`'s jobs (~10 µs, a hundred times `small_work`): long enough that the
+/// pool's queue stays full and nearly every task waits for room.
+fn room_work() -> u64 {
+    (0..10_000u64).fold(0, |a, x| black_box(a.wrapping_mul(31).wrapping_add(x)))
+}
+
 /// `offload_*` rows: blocking calls through the worker pool, a fresh thread each, or inline.
 fn bench_offload(n: usize) {
     let rt = rt();
@@ -257,6 +268,50 @@ async fn offload_batch(k: usize) -> Duration {
         left -= m;
     }
     t.elapsed()
+}
+
+/// `offload_room` row (evloop only: tokio's blocking queue has no bound): `n` tasks, each
+/// awaiting one `spawn_blocking(room_work)`, on a pool of 4 threads whose queue holds 64 jobs
+/// (`QueueFull::Wait`). Nearly all of them find the queue full and wait for room; the row
+/// reports how often the pool woke a waiting task per job that waited (`room_wakes_per_wait`).
+fn bench_room(n: usize) {
+    let pool = ThreadPool::builder()
+        .max_threads(4)
+        .queue_capacity(64)
+        .when_full(QueueFull::Wait)
+        .build();
+    let rt = Runtime::builder()
+        .worker(pool)
+        .build()
+        .expect("epoll and eventfd are available");
+    let elapsed = rt.block_on(async move {
+        let t = Instant::now();
+        let tasks: Vec<_> = (0..n)
+            .map(|_| evloop::spawn(async { evloop::spawn_blocking(room_work).await }))
+            .collect();
+        for task in tasks {
+            black_box(
+                task.await
+                    .expect("the task is not aborted")
+                    .expect("small_work does not panic"),
+            );
+        }
+        t.elapsed()
+    });
+    let stats = rt.worker_stats();
+    let per_wait = stats.room_wakes as f64 / stats.waited_for_room.max(1) as f64;
+    row(
+        "offload_room",
+        n,
+        elapsed,
+        &format!(
+            " waited_for_room={} room_wakes={} room_wakes_per_wait={per_wait:.2} \
+             room_wakes_per_job={:.2}",
+            stats.waited_for_room,
+            stats.room_wakes,
+            stats.room_wakes as f64 / n as f64
+        ),
+    );
 }
 
 /// `costs` rows: the price of the loop's building blocks, each in a tight loop.

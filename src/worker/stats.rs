@@ -46,6 +46,10 @@ pub struct WorkerStats {
     pub rejected: u64,
     /// Times a job found the queue full and waited for room (`QueueFull::Wait`).
     pub waited_for_room: u64,
+    /// Wakes the pool sent to tasks waiting for room. Ideally one per job that waited: a freed
+    /// slot serves one job, so waking more than one waiter for it only makes the others poll,
+    /// find the queue full again and go back to sleep.
+    pub room_wakes: u64,
     /// Threads created by the pool (not counting the probe's).
     pub threads_spawned: u64,
     /// Thread creations the OS refused (the probe's included).
@@ -77,6 +81,8 @@ pub(crate) struct WorkerCounters {
     pub(crate) rejected: AtomicU64,
     /// See `WorkerStats::waited_for_room`.
     pub(crate) waited_for_room: AtomicU64,
+    /// See `WorkerStats::room_wakes`.
+    pub(crate) room_wakes: AtomicU64,
     /// See `WorkerStats::threads_spawned`.
     pub(crate) threads_spawned: AtomicU64,
     /// See `WorkerStats::spawn_failures`.
@@ -119,6 +125,7 @@ impl WorkerCounters {
             },
             rejected: get(&self.rejected),
             waited_for_room: get(&self.waited_for_room),
+            room_wakes: get(&self.room_wakes),
             threads_spawned: get(&self.threads_spawned),
             spawn_failures: get(&self.spawn_failures),
             threads_alive: 0,
@@ -139,14 +146,15 @@ impl fmt::Display for WorkerStats {
         writeln!(
             f,
             "  jobs: offloaded {:>7}   inline {:>5} (chosen {}, threads refused {}, queue full {})   \
-             rejected {}   waited for room {}",
+             rejected {}   waited for room {} (woken {})",
             self.offloaded,
             self.inline.total(),
             self.inline.chosen,
             self.inline.threads_refused,
             self.inline.queue_full,
             self.rejected,
-            self.waited_for_room
+            self.waited_for_room,
+            self.room_wakes
         )?;
         write!(
             f,

@@ -112,7 +112,10 @@ impl PoolShared {
                 // The queue has room again: let waiting submitters retry (after the unlock).
                 let waiters = std::mem::take(&mut state.room_waiters);
                 drop(state);
-                waiters.into_iter().for_each(Waker::wake);
+                for waiter in waiters {
+                    WorkerCounters::bump(&self.counters.room_wakes);
+                    waiter.wake();
+                }
                 return Some(job);
             }
             if state.shutdown {

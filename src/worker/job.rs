@@ -22,7 +22,7 @@
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll, Waker};
 
 use crate::executor::JoinError;
@@ -38,6 +38,16 @@ pub struct Job {
     id: u64,
     /// The closure and its result slot; `None` once run or cancelled.
     body: Option<Box<dyn JobBody>>,
+    /// The line the job waits in for room in a full queue (`QueueFull::Wait`), while it does:
+    /// told if the job is dropped there, so the place it may have been woken for is not lost.
+    room_line: Option<Weak<dyn RoomLine>>,
+}
+
+/// A line of jobs waiting for room (`worker/pool/room.rs`), as a job waiting in it sees it.
+pub(crate) trait RoomLine: Send + Sync {
+    /// Job `job` was dropped unrun while it waited (its handle was dropped): forget it, or pass on
+    /// the free place it was woken for.
+    fn leave(&self, job: u64);
 }
 
 /// What a worker can do with a type-erased job body.
@@ -89,6 +99,7 @@ impl Job {
         let job = Job {
             id: NEXT_JOB_ID.fetch_add(1, Ordering::Relaxed),
             body: Some(Box::new(body)),
+            room_line: None,
         };
         (job, completion)
     }
@@ -96,6 +107,16 @@ impl Job {
     /// The job's number, as logs show it ("blocking job 7").
     pub fn id(&self) -> u64 {
         self.id
+    }
+
+    /// The job waits in `line` for room; `line` hears of it if the job is dropped before it leaves.
+    pub(crate) fn join_room_line(&mut self, line: Weak<dyn RoomLine>) {
+        self.room_line = Some(line);
+    }
+
+    /// The job is submitted again: it leaves the line it waited in, if any (true then).
+    pub(crate) fn leave_room_line(&mut self) -> bool {
+        self.room_line.take().is_some()
     }
 
     /// Runs the closure on the calling thread and hands its result (or panic) to the awaiting task.
@@ -120,6 +141,9 @@ impl Drop for Job {
                     self.id
                 );
                 drop_payload(payload);
+            }
+            if let Some(line) = self.room_line.take().and_then(|line| line.upgrade()) {
+                line.leave(self.id);
             }
         }
     }

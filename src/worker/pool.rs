@@ -8,6 +8,7 @@
 //!        spawn refused, no thread         → job comes back → error, or Fallback runs it inline
 //!   3. room in the queue?                 → queue          ──► a busy thread pops it when done
 //!   4. queue full                         → QueueFull policy: Wait / Reject / RunInline
+//!        Wait: the job joins a line; each place a thread frees wakes one task in it
 //! ```
 //!
 //! Threads are created lazily — none before the first job — and each exits after `keep_alive` of
@@ -16,8 +17,9 @@
 //!
 //! The thread side — waiting, keep-alive, exit — and the state shared with the threads are in
 //! `worker/pool/thread.rs`. Production detail lives beside it, in files named for it: what
-//! happens when the queue is full (`pool/full_queue.rs`), how the pool reports where blocking
-//! work goes (`pool/report.rs`), and the knobs (`pool/builder.rs`).
+//! happens when the queue is full (`pool/full_queue.rs`), the line of jobs waiting for room
+//! (`pool/room.rs`), how the pool reports where blocking work goes (`pool/report.rs`), and the
+//! knobs (`pool/builder.rs`).
 //!
 //! **Shutdown** never waits for a thread: dropping the pool cancels the jobs still queued (their
 //! handles resolve to a cancelled `JoinError`), wakes idle threads so they exit, and detaches the
@@ -27,6 +29,7 @@
 mod builder;
 mod full_queue;
 mod report;
+mod room;
 mod thread;
 
 use std::sync::atomic::AtomicBool;
@@ -94,8 +97,13 @@ impl ThreadPool {
 
     /// Puts `job` with a thread if one is or can be made available (steps 1-3 of the module docs).
     /// On `Full`, `room` (if given) is woken when a thread takes a job off the queue.
-    pub(crate) fn place(&self, job: Job, room: Option<&Waker>) -> Placement {
+    pub(crate) fn place(&self, mut job: Job, room: Option<&Waker>) -> Placement {
         let mut state = self.lock();
+        // A job back from waiting for room leaves the line (if it finds the queue full again,
+        // `full` puts it back in, at the same place when it had not been woken yet).
+        if job.leave_room_line() {
+            state.room.forget(job.id());
+        }
         // 1. A ready (idle or starting) thread not yet claimed by an earlier queued job takes it.
         if state.ready() > state.queue.len() {
             state.queue.push_back(job);
@@ -117,7 +125,7 @@ impl ThreadPool {
             };
         }
         // 4. Full.
-        Self::full(state, job, room)
+        self.full(state, job, room)
     }
 
     /// Step 2: queue `job`, reserve a thread slot, and create the thread outside the lock.
@@ -182,7 +190,7 @@ impl ThreadPool {
                 if state.alive == 0 {
                     Placement::NoThread { job, error }
                 } else {
-                    Self::full(state, job, room)
+                    self.full(state, job, room)
                 }
             }
             // Either it may wait for a live thread, or a live thread already took it.
@@ -236,7 +244,7 @@ impl Drop for ThreadPool {
             let mut state = self.lock();
             state.shutdown = true;
             let queued = std::mem::take(&mut state.queue);
-            let waiters = std::mem::take(&mut state.room_waiters);
+            let waiters = state.room.take_all();
             (queued, waiters, state.alive - state.idle)
         };
         self.shared.job_ready.notify_all();

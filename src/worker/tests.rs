@@ -421,6 +421,96 @@ fn dropping_a_waiting_handle_drops_its_job_unrun() {
     assert_eq!(ran.load(Ordering::SeqCst), 0);
 }
 
+/// A pool with one thread, no queue, the thread held at a gate, and two jobs waiting for room
+/// whose tasks have polled (so both are in the pool's line, first then second).
+fn two_waiting_for_one_thread() -> (ThreadPool, Gate, BlockingHandle<String>, Waiting, Waiting) {
+    let pool = ThreadPool::builder()
+        .max_threads(1)
+        .queue_capacity(0)
+        .when_full(QueueFull::Wait)
+        .build();
+    let gate = Gate::new();
+    let busy = spawn(&pool, gate.job());
+    gate.started(1);
+    let first = Waiting::new(&pool);
+    let second = Waiting::new(&pool);
+    (pool, gate, busy, first, second)
+}
+
+/// A job waiting for room, and the waker its task left with the pool.
+struct Waiting {
+    /// The handle holding the job.
+    handle: BlockingHandle<String>,
+    /// Counts the pool's wakes of this one.
+    wakes: Arc<ParkWaker>,
+}
+
+impl Waiting {
+    /// Submits a job to a full `pool` and polls it once, as its task would.
+    fn new(pool: &ThreadPool) -> Waiting {
+        let mut handle = spawn(pool, thread_name);
+        assert_eq!(handle.execution(), None, "no room: it waits");
+        let (wakes, waker) = park_waker();
+        let polled = handle.poll_with(pool, &mut Context::from_waker(&waker));
+        assert!(polled.is_pending(), "still no room");
+        Waiting { handle, wakes }
+    }
+
+    /// Wakes so far.
+    fn wakes(&self) -> usize {
+        self.wakes.wakes.load(Ordering::SeqCst)
+    }
+}
+
+#[test]
+fn issue_18_a_thread_back_from_a_job_wakes_one_waiter_even_without_a_queue() {
+    // No queue: the free place is the thread itself, going idle. The pool used to wake waiters
+    // only when it took a job off the queue, so here they waited forever.
+    let (pool, gate, mut busy, mut first, second) = two_waiting_for_one_thread();
+    gate.open(1);
+    expect_wake(&first.wakes);
+    assert_eq!(second.wakes(), 0, "one free thread, one wake");
+    assert_eq!(
+        wait(&pool, &mut first.handle).expect("ran"),
+        "evloop-blocking-1"
+    );
+    expect_wake(&second.wakes); // the thread is back from the first one's job
+    let mut second = second;
+    wait(&pool, &mut second.handle).expect("ran");
+    wait(&pool, &mut busy).expect("ran");
+    assert_eq!(pool.stats().room_wakes, 2);
+}
+
+#[test]
+fn issue_18_a_woken_waiter_that_gives_up_passes_its_place_on() {
+    let (pool, gate, mut busy, first, second) = two_waiting_for_one_thread();
+    gate.open(1);
+    expect_wake(&first.wakes);
+    assert_eq!(second.wakes(), 0);
+    // Its task is gone (a timeout dropped the handle, say) before it used the place it was woken
+    // for. Without passing it on, nothing would ever wake the second: the thread stays idle.
+    drop(first);
+    expect_wake(&second.wakes);
+    let mut second = second;
+    wait(&pool, &mut second.handle).expect("ran");
+    wait(&pool, &mut busy).expect("ran");
+    assert_eq!(pool.stats().room_wakes, 2);
+}
+
+#[test]
+fn issue_18_a_waiter_that_gives_up_before_its_turn_costs_no_wake() {
+    let (pool, gate, mut busy, first, second) = two_waiting_for_one_thread();
+    let first_wakes = Arc::clone(&first.wakes);
+    drop(first);
+    gate.open(1);
+    expect_wake(&second.wakes);
+    let mut second = second;
+    wait(&pool, &mut second.handle).expect("ran");
+    wait(&pool, &mut busy).expect("ran");
+    assert_eq!(first_wakes.wakes.load(Ordering::SeqCst), 0);
+    assert_eq!(pool.stats().room_wakes, 1);
+}
+
 #[test]
 fn a_detached_job_still_runs() {
     let pool = ThreadPool::new();

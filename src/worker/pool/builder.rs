@@ -83,7 +83,7 @@ impl PoolBuilder {
                     starting: 0,
                     spawn_refused: false,
                     shutdown: false,
-                    room_waiters: Vec::new(),
+                    room: Default::default(),
                     next_thread: 1,
                 }),
                 job_ready: Condvar::new(),

@@ -4,8 +4,8 @@
 //! job and is woken when a thread frees a slot), `Reject` (a `QueueFull` error: a service answers
 //! 503), or `RunInline` (the job runs on the loop thread, which blocks the loop — announced once).
 
-use std::sync::MutexGuard;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, MutexGuard};
 use std::task::Waker;
 
 use super::thread::PoolState;
@@ -13,20 +13,23 @@ use super::{Placement, ThreadPool};
 use crate::worker::Refused;
 use crate::worker::error::{BlockingError, QueueFull};
 use crate::worker::execution::{Execution, InlineReason};
-use crate::worker::job::Job;
+use crate::worker::job::{Job, RoomLine};
 use crate::worker::stats::WorkerCounters;
 
 impl ThreadPool {
-    /// No room for `job`: keep `room` to wake when a thread takes a job off the queue.
+    /// No room for `job`: it joins the line of jobs waiting for room (`pool/room.rs`), and `room`
+    /// is woken when a place frees up for it. Without a waker (the first submission, from
+    /// `spawn_blocking` itself) it joins on its next poll.
     pub(super) fn full(
+        &self,
         mut state: MutexGuard<'_, PoolState>,
-        job: Job,
+        mut job: Job,
         room: Option<&Waker>,
     ) -> Placement {
-        if let Some(waker) = room
-            && !state.room_waiters.iter().any(|w| w.will_wake(waker))
-        {
-            state.room_waiters.push(waker.clone());
+        if let Some(waker) = room {
+            state.room.wait(job.id(), waker);
+            let line: Arc<dyn RoomLine> = self.shared.clone();
+            job.join_room_line(Arc::downgrade(&line));
         }
         Placement::Full { job }
     }

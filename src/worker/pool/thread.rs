@@ -21,9 +21,10 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
+use super::room::RoomWaiters;
 use crate::executor::drop_payload;
 use crate::worker::error::QueueFull;
-use crate::worker::job::Job;
+use crate::worker::job::{Job, RoomLine};
 use crate::worker::spawner::ThreadSpawner;
 use crate::worker::stats::WorkerCounters;
 
@@ -69,8 +70,8 @@ pub(super) struct PoolState {
     pub(super) spawn_refused: bool,
     /// The pool was dropped: threads exit once they find the queue empty.
     pub(super) shutdown: bool,
-    /// Tasks waiting for room in a full queue (`QueueFull::Wait`).
-    pub(super) room_waiters: Vec<Waker>,
+    /// Jobs waiting for room in a full queue (`QueueFull::Wait`), woken one per free place.
+    pub(super) room: RoomWaiters,
     /// Number for the next thread's name.
     pub(super) next_thread: u64,
 }
@@ -104,22 +105,37 @@ impl PoolShared {
     fn next_job(&self, starting: bool) -> Option<Job> {
         let mut deadline = Instant::now() + self.config.keep_alive;
         let mut state = self.lock();
+        // A thread back from a job frees one place: the job it takes off the queue leaves room for
+        // another, or, with the queue empty, the thread itself is free. One place serves one job,
+        // so one task waiting for room is woken (`pool/room.rs`). A starting thread frees nothing:
+        // the job it takes was counted for it when it was created; nor does a thread that waited
+        // and woke up again (it was counted free when it began to wait).
+        let mut frees_a_place = !starting;
         if starting {
             state.starting -= 1;
         }
         loop {
             if let Some(job) = state.queue.pop_front() {
-                // The queue has room again: let waiting submitters retry (after the unlock).
-                let waiters = std::mem::take(&mut state.room_waiters);
+                let waiter = self.next_room_waiter(&mut state, frees_a_place);
                 drop(state);
-                for waiter in waiters {
-                    WorkerCounters::bump(&self.counters.room_wakes);
-                    waiter.wake();
-                }
+                self.wake_for_room(waiter);
                 return Some(job);
             }
             if state.shutdown {
                 return self.exit(state);
+            }
+            if std::mem::take(&mut frees_a_place)
+                && let Some(waiter) = state.room.next()
+            {
+                // Going idle with tasks waiting: one of them can have this thread. Counted idle
+                // first, so that the woken task's `place` sees a ready thread and queues its job
+                // for it; woken outside the lock; then the queue is looked at again.
+                state.idle += 1;
+                drop(state);
+                self.wake_for_room(Some(waiter));
+                state = self.lock();
+                state.idle -= 1;
+                continue;
             }
             let now = Instant::now();
             let timeout = if state.spawn_refused {
@@ -143,11 +159,50 @@ impl PoolShared {
         }
     }
 
+    /// The first job waiting for room, if a place was freed.
+    fn next_room_waiter(&self, state: &mut PoolState, freed: bool) -> Option<Waker> {
+        if freed { state.room.next() } else { None }
+    }
+
+    /// Wakes a task whose job waited for room (after the lock is released: waking runs the
+    /// runtime's code), and counts the wake.
+    pub(super) fn wake_for_room(&self, waiter: Option<Waker>) {
+        if let Some(waker) = waiter {
+            WorkerCounters::bump(&self.counters.room_wakes);
+            waker.wake();
+        }
+    }
+
+    /// True if a job submitted now would be placed: a ready thread not yet claimed, room for a new
+    /// thread, or room in the queue (steps 1-3 of `ThreadPool::place`).
+    pub(super) fn has_room(&self, state: &PoolState) -> bool {
+        state.ready() > state.queue.len()
+            || state.alive < self.config.max_threads
+            || state.waiting() < self.config.queue_capacity
+    }
+
     /// Counts the calling thread out of the pool.
     fn exit(&self, mut state: MutexGuard<'_, PoolState>) -> Option<Job> {
         state.alive -= 1;
         log::trace!("blocking thread exits ({} left)", state.alive);
         None
+    }
+}
+
+impl RoomLine for PoolShared {
+    fn leave(&self, job: u64) {
+        let mut state = self.lock();
+        if state.room.forget(job) {
+            return; // still in line: no wake was spent on it
+        }
+        // It had been woken for a free place and gives up: pass the place on, or it is lost.
+        let waiter = if self.has_room(&state) {
+            state.room.next()
+        } else {
+            None
+        };
+        drop(state);
+        self.wake_for_room(waiter);
     }
 }
 

@@ -11,6 +11,7 @@
 //! | [`watch`] (`sync/watch.rs`) | one value that changes; receivers wait for the *latest*, never a backlog |
 //! | [`broadcast`] (`sync/broadcast.rs`) | every value to every receiver, from a bounded ring; a slow receiver is told what it missed |
 //! | `sync/waiting.rs` | how all of them keep the wakers of the tasks that wait on them |
+//! | `sync/biased.rs` | the lock of `mpsc`: nearly free while one thread uses the channel |
 //!
 //! Read `Mutex` first: the others repeat its pattern. The names and signatures follow tokio's
 //! `tokio::sync`, so code moves between the two by changing the import; where behaviour differs,
@@ -51,7 +52,13 @@
 //! compare-and-swap to lock and one swap to unlock, and no system call. Tokio instead uses
 //! lock-free atomics and intrusive lists for its hottest paths; that is faster under heavy
 //! cross-thread contention and much harder to read.
+//!
+//! `mpsc` goes one step further, because a channel between two tasks is the loop's hottest
+//! primitive (a `pingpong` round trip takes six lock operations): its lock is a `BiasedLock`
+//! (`sync/biased.rs`), which the first thread to use it enters with one atomic store instead of
+//! a lock and an unlock, until another thread uses the channel; from then on it is a std lock.
 
+mod biased;
 pub mod broadcast;
 pub mod mpsc;
 mod mutex;

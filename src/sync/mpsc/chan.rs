@@ -1,8 +1,13 @@
 //! `Chan`: the state every handle of one `mpsc` channel shares, and every decision about it.
 //!
-//! The public handles in `mpsc.rs` are thin: each method here takes the std lock once, decides,
+//! The public handles in `mpsc.rs` are thin: each method here takes the lock once, decides,
 //! releases the lock, and only then wakes whoever the decision freed (a woken task may run at
 //! once on another thread, and the first thing it does is take this lock).
+//!
+//! The lock is a [`BiasedLock`] (`sync/biased.rs`): while only the thread that created the
+//! channel has used it — two tasks of one loop, the common case — entering it costs one atomic
+//! store instead of a std lock's two read-modify-writes. The first use from another thread (a
+//! `Sender` moved to a worker thread) ends that for good, and every handle takes the std lock.
 //!
 //! ## Slots and grants (bounded channels)
 //!
@@ -24,16 +29,16 @@
 //!
 //! ## Fast paths
 //!
-//! A send that finds room and a receive that finds a value each take the std lock once, touch the
+//! A send that finds room and a receive that finds a value each take the lock once, touch the
 //! `VecDeque`, and wake only if the other side left a waker: no allocation (the buffer grows to
 //! its peak once and then reuses its memory), no clock read, no wake when nobody waits.
 
 use std::collections::VecDeque;
 use std::mem;
-use std::sync::{Mutex as StdMutex, MutexGuard as StdMutexGuard, PoisonError};
 use std::task::{Poll, Waker};
 
 use super::error::{SendError, TryRecvError, TrySendError};
+use crate::sync::biased::BiasedLock;
 use crate::sync::waiting::{Ticket, WaitQueue, register, wake_all};
 
 /// Slots allocated up front for a bounded channel; a larger capacity grows the buffer on demand
@@ -49,8 +54,9 @@ fn take_value<T>(value: &mut Option<T>) -> T {
 
 /// What all handles of one channel point at (through an `Arc`).
 pub(super) struct Chan<T> {
-    /// The channel's state, behind a std lock because senders may live on other threads.
-    state: StdMutex<ChanState<T>>,
+    /// The channel's state, behind a lock because senders may live on other threads; biased to
+    /// the creating thread, which is the only one using most channels.
+    state: BiasedLock<ChanState<T>>,
 }
 
 /// The state of one channel.
@@ -99,7 +105,7 @@ impl<T> Chan<T> {
     /// A channel holding at most `capacity` values, with one sender and one receiver.
     pub(super) fn new(capacity: usize) -> Chan<T> {
         Chan {
-            state: StdMutex::new(ChanState {
+            state: BiasedLock::new(ChanState {
                 buffer: VecDeque::with_capacity(capacity.min(PREALLOCATED_SLOTS)),
                 capacity,
                 reserved: 0,
@@ -111,25 +117,19 @@ impl<T> Chan<T> {
         }
     }
 
-    /// The state, under its std lock. Poisoning is ignored: the only code that can panic inside
-    /// a critical section is a waker's `clone`, and it runs before the state changes.
-    fn state(&self) -> StdMutexGuard<'_, ChanState<T>> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
     /// Sends without waiting: into a free slot, or back with the reason.
     pub(super) fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
-        let mut state = self.state();
-        if state.closed {
-            return Err(TrySendError::Closed(value));
-        }
-        if !state.has_room() {
-            return Err(TrySendError::Full(value));
-        }
-        let receiver = state.push(value);
-        drop(state);
+        let (result, receiver) = self.state.with(|state| {
+            if state.closed {
+                return (Err(TrySendError::Closed(value)), None);
+            }
+            if !state.has_room() {
+                return (Err(TrySendError::Full(value)), None);
+            }
+            (Ok(()), state.push(value))
+        });
         wake_all(receiver);
-        Ok(())
+        result
     }
 
     /// One poll of a waiting send. `ticket` is the sender's place among the blocked senders
@@ -140,89 +140,89 @@ impl<T> Chan<T> {
         ticket: &mut Option<Ticket>,
         waker: &Waker,
     ) -> Poll<Result<(), SendError<T>>> {
-        let mut state = self.state();
-        if state.closed {
-            // `close` emptied the queue; grants no longer matter since nothing is sent again.
-            *ticket = None;
-            return Poll::Ready(Err(SendError(take_value(value))));
-        }
-        match *ticket {
-            None if state.has_room() => {}
-            None => {
-                *ticket = Some(state.blocked_senders.push(waker));
-                return Poll::Pending;
-            }
-            Some(t) if state.blocked_senders.update(t, waker) => return Poll::Pending,
-            Some(_) => {
-                // The ticket is gone: a receive granted us a slot. Fill it.
-                state.reserved -= 1;
+        let (poll, receiver) = self.state.with(|state| {
+            if state.closed {
+                // `close` emptied the queue; grants no longer matter since nothing is sent again.
                 *ticket = None;
+                return (Poll::Ready(Err(SendError(take_value(value)))), None);
             }
-        }
-        let receiver = state.push(take_value(value));
-        drop(state);
+            match *ticket {
+                None if state.has_room() => {}
+                None => {
+                    *ticket = Some(state.blocked_senders.push(waker));
+                    return (Poll::Pending, None);
+                }
+                Some(t) if state.blocked_senders.update(t, waker) => return (Poll::Pending, None),
+                Some(_) => {
+                    // The ticket is gone: a receive granted us a slot. Fill it.
+                    state.reserved -= 1;
+                    *ticket = None;
+                }
+            }
+            (Poll::Ready(Ok(())), state.push(take_value(value)))
+        });
         wake_all(receiver);
-        Poll::Ready(Ok(()))
+        poll
     }
 
     /// A send future holding `ticket` was dropped before it finished: leave the queue, and if a
     /// slot had already been granted, pass it to the next blocked sender.
     pub(super) fn cancel_send(&self, ticket: Ticket) {
-        let mut state = self.state();
-        if state.closed || state.blocked_senders.remove(ticket) {
-            return;
-        }
-        state.reserved -= 1;
-        let next = state.grant_slot();
-        drop(state);
+        let next = self.state.with(|state| {
+            if state.closed || state.blocked_senders.remove(ticket) {
+                return None;
+            }
+            state.reserved -= 1;
+            state.grant_slot()
+        });
         wake_all(next);
     }
 
     /// One poll of the receiver: a value, the end of the stream, or a registered waker.
     pub(super) fn poll_recv(&self, waker: &Waker) -> Poll<Option<T>> {
-        let mut state = self.state();
-        if let Some(value) = state.buffer.pop_front() {
-            let sender = state.grant_slot();
-            drop(state);
-            wake_all(sender);
-            return Poll::Ready(Some(value));
-        }
-        if state.closed || state.senders == 0 {
-            return Poll::Ready(None);
-        }
-        register(&mut state.receiver_waker, waker);
-        Poll::Pending
+        let (poll, sender) = self.state.with(|state| {
+            if let Some(value) = state.buffer.pop_front() {
+                return (Poll::Ready(Some(value)), state.grant_slot());
+            }
+            if state.closed || state.senders == 0 {
+                return (Poll::Ready(None), None);
+            }
+            register(&mut state.receiver_waker, waker);
+            (Poll::Pending, None)
+        });
+        wake_all(sender);
+        poll
     }
 
     /// Takes a value without waiting.
     pub(super) fn try_recv(&self) -> Result<T, TryRecvError> {
-        let mut state = self.state();
-        if let Some(value) = state.buffer.pop_front() {
-            let sender = state.grant_slot();
-            drop(state);
-            wake_all(sender);
-            return Ok(value);
-        }
-        if state.closed || state.senders == 0 {
-            return Err(TryRecvError::Disconnected);
-        }
-        Err(TryRecvError::Empty)
+        let (result, sender) = self.state.with(|state| {
+            if let Some(value) = state.buffer.pop_front() {
+                return (Ok(value), state.grant_slot());
+            }
+            if state.closed || state.senders == 0 {
+                return (Err(TryRecvError::Disconnected), None);
+            }
+            (Err(TryRecvError::Empty), None)
+        });
+        wake_all(sender);
+        result
     }
 
     /// A receive future that left its waker was dropped: forget the waker, so that the next
     /// send does not wake a task that no longer waits.
     pub(super) fn forget_receiver_waker(&self) {
-        let waker = self.state().receiver_waker.take();
+        let waker = self.state.with(|state| state.receiver_waker.take());
         drop(waker);
     }
 
     /// The receiver closes the channel: sends fail from now on, buffered values stay to be
     /// received, and blocked senders are woken to take their values back.
     pub(super) fn close(&self) {
-        let mut state = self.state();
-        state.closed = true;
-        let senders = state.blocked_senders.take_all();
-        drop(state);
+        let senders = self.state.with(|state| {
+            state.closed = true;
+            state.blocked_senders.take_all()
+        });
         log::debug!(
             "channel closed by its receiver; {} blocked senders woken",
             senders.len()
@@ -232,12 +232,15 @@ impl<T> Chan<T> {
 
     /// The receiver is dropped: close, and drop the values nobody will receive.
     pub(super) fn close_and_drain(&self) {
-        let mut state = self.state();
-        state.closed = true;
-        let senders = state.blocked_senders.take_all();
-        let unread = mem::take(&mut state.buffer);
-        let waker = state.receiver_waker.take();
-        drop(state);
+        let (senders, unread, waker) = self.state.with(|state| {
+            state.closed = true;
+            let senders = state.blocked_senders.take_all();
+            (
+                senders,
+                mem::take(&mut state.buffer),
+                state.receiver_waker.take(),
+            )
+        });
         if !unread.is_empty() || !senders.is_empty() {
             log::debug!(
                 "receiver dropped: {} unread values dropped, {} blocked senders woken",
@@ -246,7 +249,7 @@ impl<T> Chan<T> {
             );
         }
         // Dropped outside the lock: a value may hold a sender of this very channel, whose drop
-        // takes this lock (the std lock is not re-entrant: that would deadlock).
+        // takes this lock (the lock is not re-entrant: that would deadlock, or panic).
         drop(unread);
         drop(waker);
         wake_all(senders);
@@ -254,23 +257,23 @@ impl<T> Chan<T> {
 
     /// A sender handle was cloned.
     pub(super) fn add_sender(&self) {
-        self.state().senders += 1;
+        self.state.with(|state| state.senders += 1);
     }
 
     /// A sender handle was dropped; the last one wakes the receiver to see the end.
     pub(super) fn drop_sender(&self) {
-        let mut state = self.state();
-        state.senders -= 1;
-        let receiver = match state.senders {
-            0 => state.receiver_waker.take(),
-            _ => None,
-        };
-        drop(state);
+        let receiver = self.state.with(|state| {
+            state.senders -= 1;
+            match state.senders {
+                0 => state.receiver_waker.take(),
+                _ => None,
+            }
+        });
         wake_all(receiver);
     }
 
     /// True once the receiver is gone or closed the channel.
     pub(super) fn is_closed(&self) -> bool {
-        self.state().closed
+        self.state.with(|state| state.closed)
     }
 }

@@ -301,6 +301,35 @@ fn senders_on_other_threads_feed_a_waiting_receiver() {
 }
 
 #[test]
+fn a_sender_moved_to_another_thread_after_local_use_keeps_its_order() {
+    // Both ends used on this thread first: the channel's lock is biased to it (`sync/biased.rs`).
+    // Then the sender moves to a thread of its own, whose first send revokes the bias while this
+    // thread keeps receiving.
+    let count = if cfg!(miri) { 20 } else { 5_000 };
+    let (tx, mut rx) = channel(2);
+    block_on(async {
+        tx.send(0).await.expect("receiver alive");
+        assert_eq!(rx.recv().await, Some(0));
+    });
+    let sender = thread::spawn(move || {
+        block_on(async {
+            for i in 1..count {
+                tx.send(i).await.expect("receiver alive");
+            }
+        })
+    });
+    let received = block_on(async {
+        let mut received = Vec::new();
+        while let Some(i) = rx.recv().await {
+            received.push(i);
+        }
+        received
+    });
+    assert_eq!(received, (1..count).collect::<Vec<_>>());
+    sender.join().expect("sender thread does not panic");
+}
+
+#[test]
 fn handles_are_send_and_sync_for_send_values() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Sender<std::cell::Cell<u8>>>();

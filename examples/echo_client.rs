@@ -24,6 +24,7 @@ use std::pin::pin;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
+use evloop::io::{AsyncReadExt, AsyncWriteExt};
 use evloop::net::TcpStream;
 use evloop::{Runtime, spawn};
 

@@ -17,6 +17,7 @@
 //! | `runtime/context.rs` | how `spawn` finds the current loop |
 //! | `timer.rs`, [`time`] | deadlines → the reactor's timeout; `sleep`, `timeout`, `interval` |
 //! | `reactor.rs` | `mio::Poll`, one slot per socket, edge-triggered readiness |
+//! | [`io`] | `AsyncRead`/`AsyncWrite` (poll methods), their `.await` forms, buffers, `copy`, `split` |
 //! | [`net`] | `TcpListener`, `TcpStream`, `UdpSocket` on the reactor |
 //! | [`net`] (`net/poll_evented.rs`, `net/tcp_*.rs`, `net/split.rs`, `net/udp.rs`) | sockets as futures |
 //! | `stats.rs`, `clock.rs` | counters, lag histogram, the blocked-loop warning, a cheap clock |
@@ -28,6 +29,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+pub mod io;
 pub mod net;
 pub mod runtime;
 pub mod sandbox;

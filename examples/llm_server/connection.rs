@@ -29,6 +29,7 @@ use std::io;
 use std::net::Shutdown;
 use std::time::Duration;
 
+use evloop::io::{AsyncReadExt, AsyncWriteExt};
 use evloop::net::TcpStream;
 use evloop::time::timeout;
 

@@ -21,7 +21,7 @@
 //! | 4. blocking work | [`worker`] | offload to a thread pool, or run inline when threads are refused |
 //! | 5. the loop | [`runtime`] | `block_on`: one turn at a time, over the layers below |
 //! | 6. what users call | [`task`], [`time`], [`sync`] | tokio's names, found through the current runtime |
-//! | 7. sockets | [`net`] | `TcpListener`, `TcpStream`, `UdpSocket` on the reactor |
+//! | 7. sockets, and testing | [`net`], [`mod@test`] | `TcpListener`, `TcpStream`, `UdpSocket` on the reactor; paused time in one line, a mock stream |
 //!
 #![warn(clippy::undocumented_unsafe_blocks)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -46,8 +46,9 @@ pub mod runtime;
 pub mod sync;
 pub mod task;
 pub mod time;
-// Layer 7: sockets.
+// Layer 7: sockets, and a kit for testing code that runs on evloop.
 pub mod net;
+pub mod test;
 
 pub use runtime::{Builder, Runtime};
 pub use stats::{LagHistogram, RuntimeStats};

@@ -339,3 +339,36 @@ fn a_busy_loop_still_checks_sockets_every_event_interval_polls() {
     });
     assert!(spins.get() > 0, "the spinner ran while the socket waited");
 }
+
+#[test]
+#[cfg_attr(miri, ignore)] // a real socket pair and epoll
+fn a_paused_loop_serves_ready_io_before_it_jumps_to_a_timer() {
+    use std::io::Write;
+
+    use crate::reactor::{Direction, Registration};
+
+    let rt = Runtime::builder()
+        .start_paused(true)
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let (mut reader, mut writer) = mio::net::UnixStream::pair().expect("socketpair");
+        let core = crate::runtime::context::expect_current("the test");
+        let registration = Registration::new(core.reactor(), &mut reader, mio::Interest::READABLE)
+            .expect("register");
+        let start = core.now();
+        let timer = spawn(crate::time::sleep(Duration::from_secs(3600)));
+        yield_now().await; // the timer task registers its hour-long timer
+        writer.write_all(b"x").expect("one byte fits");
+        // The loop is idle but for the socket: its event must win over the jump to the timer.
+        poll_fn(|cx| registration.poll_ready(cx, Direction::Read)).await;
+        assert_eq!(
+            core.now(),
+            start,
+            "served the socket without moving the clock"
+        );
+        timer.await.expect("timer");
+        assert_eq!(core.now() - start, Duration::from_secs(3600), "then jumped");
+        registration.deregister(&mut reader).expect("deregister");
+    });
+}

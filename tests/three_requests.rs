@@ -41,11 +41,7 @@ fn offload_overlaps_the_calls_and_keeps_the_heartbeat_on_time() {
         "calls should overlap: {:?}",
         out.total
     );
-    assert!(
-        out.worst_lag < WORK,
-        "heartbeat late: {:?}",
-        out.worst_lag
-    );
+    assert!(out.worst_lag < WORK, "heartbeat late: {:?}", out.worst_lag);
 }
 
 #[test]
@@ -57,11 +53,7 @@ fn offload_under_the_lock_serialises_but_keeps_the_loop_free() {
         "the lock serialises: {:?}",
         out.total
     );
-    assert!(
-        out.worst_lag < WORK,
-        "heartbeat late: {:?}",
-        out.worst_lag
-    );
+    assert!(out.worst_lag < WORK, "heartbeat late: {:?}", out.worst_lag);
     let spans = &out.requests;
     for pair in spans.windows(2) {
         assert!(

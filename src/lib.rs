@@ -3,47 +3,54 @@
 //! An async runtime has three jobs: keep a list of tasks that can make progress, poll them, and
 //! when none can, sleep until the operating system says something happened (a socket became
 //! readable, a deadline passed, another thread finished a job). evloop does those jobs on one
-//! thread with `mio` (epoll) and a few hundred lines per idea, so the whole loop can be read in
-//! one sitting.
+//! thread with `mio` (epoll). Each idea has its own file; the README lists the files on the path
+//! of one request first (about 2,500 lines), and what can wait for a second reading after.
 //!
-//! ## Layout, in reading order
+//! ## Layout: the reading order is the dependency order
 //!
-//! | module | idea |
-//! | --- | --- |
-//! | [`runtime`] (`runtime/mod.rs`, `runtime/core.rs`) | the loop: `block_on`, one turn at a time |
-//! | [`task`] (`task/cell.rs`, `task/join_handle.rs`, `task/id.rs`) | a spawned future, its handle, stale ids |
-//! | `run_queue.rs` | woken tasks waiting for their poll, FIFO |
-//! | `waker.rs` | the hand-made waker: local wake vs. wake from another thread |
-//! | `runtime/context.rs` | how `spawn` finds the current loop |
-//! | `timer.rs`, [`time`] | deadlines → the reactor's timeout; `sleep`, `timeout`, `interval` |
-//! | `reactor.rs` | `mio::Poll`, one slot per socket, edge-triggered readiness |
-//! | [`io`] | `AsyncRead`/`AsyncWrite` (poll methods), their `.await` forms, buffers, `copy`, `split` |
-//! | [`net`] | `TcpListener`, `TcpStream`, `UdpSocket` on the reactor |
-//! | [`net`] (`net/poll_evented.rs`, `net/tcp_*.rs`, `net/split.rs`, `net/udp.rs`) | sockets as futures |
-//! | `stats.rs`, `clock.rs` | counters, lag histogram, the blocked-loop warning, a cheap clock |
-//! | [`sync`] | the async `Mutex` (the execution lock), `oneshot`, `mpsc` |
-//! | [`worker`] (`worker/pool.rs`, `worker/fallback.rs`, ...) | blocking calls: offload to a thread, or run inline |
+//! Each layer uses only the layers above it in this table, never one below; a test
+//! (`tests/layers.rs`) reads every `use crate::…` and keeps it so. `docs/architecture.md` draws
+//! the layers and one turn of the loop.
 //!
-//! `docs/architecture.md` draws one turn of the loop with the file and function of each step.
+//! | layer | modules | idea |
+//! | --- | --- | --- |
+//! | 0. the OS door | `sys.rs` | every direct libc call, each with its own `// SAFETY:` |
+//! | 1. tools | `clock.rs`, `stats.rs` | the loop clock; counters and the lag histogram |
+//! | 2. the OS, wrapped | `reactor.rs`, `timer.rs`, [`sandbox`] | `mio::Poll` and readiness; deadlines; seccomp |
+//! | 3. tasks | `executor/` | a spawned future, its waker (local or remote), the run queue, `spawn` |
+//! | 4. blocking work | [`worker`] | offload to a thread pool, or run inline when threads are refused |
+//! | 5. the loop | [`runtime`] | `block_on`: one turn at a time, over the layers below |
+//! | 6. what users call | [`task`], [`time`], [`sync`], [`io`], [`macros`] | tokio's names, found through the current runtime; byte-stream traits; `select!`, `join!`, `try_join!` |
+//! | 7. sockets, and testing | [`net`], [`mod@test`] | `TcpListener`, `TcpStream`, `UdpSocket` on the reactor; paused time in one line, a mock stream |
+//!
 #![warn(clippy::undocumented_unsafe_blocks)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
-pub mod io;
-pub mod net;
-pub mod runtime;
+// Layer 0: the OS door.
+mod sys;
+// Layer 1: tools.
+mod clock;
+mod stats;
+// Layer 2: the OS, wrapped.
+mod reactor;
 pub mod sandbox;
+mod timer;
+// Layer 3: tasks.
+mod executor;
+// Layer 4: blocking work.
+pub mod worker;
+// Layer 5: the loop.
+pub mod runtime;
+// Layer 6: what users call.
+pub mod io;
+pub mod macros;
 pub mod sync;
 pub mod task;
 pub mod time;
-pub mod worker;
-
-mod clock;
-mod reactor;
-mod run_queue;
-mod stats;
-mod timer;
-mod waker;
+// Layer 7: sockets, and a kit for testing code that runs on evloop.
+pub mod net;
+pub mod test;
 
 pub use runtime::{Builder, Runtime};
 pub use stats::{LagHistogram, RuntimeStats};

@@ -51,10 +51,7 @@ use mio::event::Source;
 use mio::{Events, Interest, Token};
 use slab::Slab;
 
-use crate::runtime::context;
-use crate::runtime::core::Core;
-
-/// The token of the cross-thread interrupt (`waker.rs`); never a slab index.
+/// The token of the cross-thread interrupt (`executor/waker.rs`); never a slab index.
 pub(crate) const INTERRUPT_TOKEN: Token = Token(usize::MAX);
 
 /// Which side of a socket an operation uses.
@@ -168,11 +165,12 @@ pub(crate) struct ParkReport {
 }
 
 impl Reactor {
-    /// Creates the selector and the cross-thread interrupt waker registered with it.
+    /// Creates the selector and the cross-thread interrupt registered with it (an eventfd on
+    /// Linux): writing to it from any thread makes `epoll_wait` return (`executor/waker.rs`).
     pub(crate) fn new(event_capacity: usize) -> io::Result<(Reactor, mio::Waker)> {
         let poll = mio::Poll::new()?;
         let registry = poll.registry().try_clone()?;
-        let interrupt = crate::waker::interrupt_waker(poll.registry())?;
+        let interrupt = mio::Waker::new(poll.registry(), INTERRUPT_TOKEN)?;
         let reactor = Reactor {
             poll: RefCell::new(poll),
             registry,
@@ -295,26 +293,29 @@ impl Reactor {
     }
 }
 
-/// A source's registration with the current runtime's reactor; what sockets in `net` hold.
+/// A source's registration with a reactor; what sockets in `net` hold.
 ///
 /// Deregister the source with [`Registration::deregister`] before it is closed; dropping the
 /// `Registration` frees the reactor slot.
 pub(crate) struct Registration {
-    /// The runtime whose reactor holds the slot (kept alive as long as the socket).
-    core: Rc<Core>,
+    /// The reactor that holds the slot (kept alive as long as the socket).
+    reactor: Rc<Reactor>,
     /// The slot index, which is also the mio token.
     token: usize,
 }
 
 impl Registration {
-    /// Registers `source` with the current runtime's reactor.
-    ///
-    /// # Panics
-    /// Outside a runtime.
-    pub(crate) fn new(source: &mut impl Source, interest: Interest) -> io::Result<Registration> {
-        let core = context::expect_current("an evloop socket");
-        let token = core.reactor().register(source, interest)?;
-        Ok(Registration { core, token })
+    /// Registers `source` with `reactor` for `interest`, once for the source's lifetime.
+    pub(crate) fn new(
+        reactor: &Rc<Reactor>,
+        source: &mut impl Source,
+        interest: Interest,
+    ) -> io::Result<Registration> {
+        let token = reactor.register(source, interest)?;
+        Ok(Registration {
+            reactor: Rc::clone(reactor),
+            token,
+        })
     }
 
     /// Runs the non-blocking `op` once the source is ready in `dir`, retrying while readiness
@@ -326,7 +327,7 @@ impl Registration {
         dir: Direction,
         mut op: impl FnMut() -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        let reactor = self.core.reactor();
+        let reactor = &self.reactor;
         loop {
             if reactor.poll_ready(self.token, dir, cx).is_pending() {
                 return Poll::Pending;
@@ -344,24 +345,24 @@ impl Registration {
 
     /// `Ready` once the source is ready in `dir` (without running an operation).
     pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<()> {
-        self.core.reactor().poll_ready(self.token, dir, cx)
+        self.reactor.poll_ready(self.token, dir, cx)
     }
 
     /// Forgets readiness in `dir` (after an operation outside `poll_io` hit `WouldBlock`).
     pub(crate) fn clear_readiness(&self, dir: Direction) {
-        self.core.reactor().clear_readiness(self.token, dir);
+        self.reactor.clear_readiness(self.token, dir);
     }
 
     /// Forgets that data (or space) is available in `dir` after a short read (or write) proved
     /// the socket's buffer empty (or full); keeps the closed and error bits. Only for stream
     /// sockets: a short datagram proves nothing about the next one.
     pub(crate) fn clear_drained(&self, dir: Direction) {
-        self.core.reactor().clear_drained(self.token, dir);
+        self.reactor.clear_drained(self.token, dir);
     }
 
     /// Removes `source` from epoll. Call it before the source is closed.
     pub(crate) fn deregister(&self, source: &mut impl Source) -> io::Result<()> {
-        self.core.reactor().registry.deregister(source)
+        self.reactor.registry.deregister(source)
     }
 
     /// The token, for logs.
@@ -372,7 +373,7 @@ impl Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        self.core.reactor().remove(self.token);
+        self.reactor.remove(self.token);
     }
 }
 

@@ -17,7 +17,7 @@
 //! Cost: after each poll the loop reads a cheap *coarse* clock (the kernel's last tick, ~5 ns) and
 //! the precise clock only when the tick moved (`clock.rs`); a wake records the loop's last precise
 //! reading instead of reading a clock itself. So lag and poll times are measured to within one
-//! kernel tick (1–4 ms): a lag shorter than a tick reads as zero. That is why the lag buckets start
+//! kernel tick (1 to 10 ms): a lag shorter than a tick reads as zero. That is why the lag buckets start
 //! at 1 ms: finer ones would only count rounding. Scheduling delays that matter — a task starved by
 //! a blocking neighbour for tens of milliseconds — are measured as they are.
 
@@ -99,7 +99,7 @@ impl LagHistogram {
 
 /// The loop's live counters (one thread: plain `Cell`s).
 #[derive(Default)]
-pub(crate) struct Counters {
+pub(crate) struct LoopCounters {
     /// Loop turns (each ends in the reactor, unless tasks are ready and it was asked recently).
     pub(crate) turns: Cell<u64>,
     /// Task polls, plus polls of the `block_on` future.
@@ -135,7 +135,7 @@ pub(crate) struct Counters {
     pub(crate) worst_timer_lateness: Cell<Duration>,
 }
 
-impl Counters {
+impl LoopCounters {
     /// Adds one to a counter.
     pub(crate) fn bump(counter: &Cell<u64>) {
         counter.set(counter.get() + 1);
@@ -154,7 +154,7 @@ impl Counters {
     /// Records a wake-to-poll delay of zero (the common case: less than a kernel tick, see
     /// `clock.rs`) with one counter increment; `snapshot_lag` adds them to the first bucket.
     pub(crate) fn record_zero_lag(&self) {
-        Counters::bump(&self.zero_lags);
+        LoopCounters::bump(&self.zero_lags);
     }
 
     /// The lag histogram, zero lags included.

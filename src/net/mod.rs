@@ -14,9 +14,9 @@
 //! ```
 //!
 //! The protocol itself (when readiness may be cleared, why no wake is lost) lives in
-//! `reactor.rs`; [`PollEvented`](poll_evented) is the one place in `net` that speaks it, and each
-//! socket type is a thin layer over it: `async fn`s (`connect`, `accept`, `recv_from`, ...), and
-//! for TCP streams the [`io`](crate::io) traits `AsyncRead` and `AsyncWrite`, whose extension
+//! `reactor.rs`; `PollEvented` (`poll_evented.rs`) is the one place in `net` that speaks it, and
+//! each socket type is a thin layer over it: `async fn`s (`connect`, `accept`, `recv_from`, ...),
+//! and for TCP streams the [`io`](crate::io) traits `AsyncRead` and `AsyncWrite`, whose extension
 //! methods (`use evloop::io::{AsyncReadExt, AsyncWriteExt}`) give `read`, `write_all`, ...
 //!
 //! ## Rules a user can rely on
@@ -42,6 +42,7 @@
 //! yields after 128 operations; here it runs until the socket says `WouldBlock`), a list of
 //! waiters per direction, and DNS on its blocking pool.
 
+mod accept_backoff;
 #[cfg(feature = "futures-io")]
 mod futures_io;
 mod poll_evented;

@@ -24,6 +24,7 @@ use mio::event::Source;
 
 use crate::io::ReadBuf;
 use crate::reactor::{Direction, Registration};
+use crate::runtime::context;
 
 /// A non-blocking socket registered with the current runtime's reactor.
 pub(crate) struct PollEvented<S: Source> {
@@ -39,7 +40,8 @@ impl<S: Source> PollEvented<S> {
     /// # Panics
     /// Outside a runtime.
     pub(crate) fn new(mut source: S, interest: Interest) -> io::Result<PollEvented<S>> {
-        let registration = Registration::new(&mut source, interest)?;
+        let core = context::expect_current("an evloop socket");
+        let registration = Registration::new(core.reactor(), &mut source, interest)?;
         Ok(PollEvented {
             registration,
             source,

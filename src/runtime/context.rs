@@ -1,22 +1,25 @@
-//! The thread-local "current runtime": how `spawn`, `sleep` and wakers find the loop.
+//! The thread-local "current runtime": how sockets, timers and `spawn_blocking` find the loop.
 //!
-//! `evloop::spawn(fut)` takes no runtime argument, just like tokio's. It finds the runtime through
-//! a thread-local variable that `block_on` sets on entry and clears on exit (also when a panic
-//! unwinds through it). That one variable answers three questions:
+//! `TcpStream::connect(addr)` and `sleep(d)` take no runtime argument, just like tokio's. They
+//! find the runtime through a thread-local variable that `block_on` sets on entry and clears on
+//! exit (also when a panic unwinds through it). Entering a runtime makes three things current,
+//! each in the layer that owns it, so that no lower layer has to reach up to the runtime:
 //!
-//! - *Which runtime does `spawn` / `sleep` / `TcpStream::connect` use?* The current one.
-//! - *Is this wake on the loop thread?* Yes, if the current runtime is the task's runtime; then the
-//!   wake can push onto the run queue directly (see `waker.rs`).
-//! - *Is this a nested `block_on`?* Yes, if a runtime is already current: that would block the
-//!   loop that is running us, so it is refused with a panic that says what to do instead.
+//! - the runtime's `Core` (here): for the reactor and the timers, used by `net` and `time`;
+//! - its executor's `Scheduler` (`executor/scheduler.rs`): for `spawn`, and to tell a local wake
+//!   from a remote one;
+//! - its `Worker` (`worker/current.rs`): for `spawn_blocking`.
+//!
+//! The same variable answers one more question: *is this a nested `block_on`?* Yes, if a
+//! runtime is already current: that would block the loop that is running us, so it is refused
+//! with a panic that says what to do instead.
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::sync::Arc;
 
 use super::core::Core;
-use crate::task::TaskId;
-use crate::waker::Shared;
+use crate::executor::scheduler::{self, Scheduler};
+use crate::worker;
 
 thread_local! {
     /// The runtime whose `block_on` is running on this thread, if any.
@@ -51,29 +54,15 @@ pub(crate) fn expect_current(what: &str) -> Rc<Core> {
     })
 }
 
-/// True when this thread is running the loop that owns `shared`.
-pub(crate) fn is_loop_of(shared: &Arc<Shared>) -> bool {
-    with_core(|core| Arc::ptr_eq(core.shared(), shared)).unwrap_or(false)
-}
-
-/// Pushes `id` onto the run queue if this thread runs the loop that owns `shared`.
-/// Returns false (and does nothing) on any other thread: the caller then uses the remote queue.
-pub(crate) fn schedule_local(shared: &Arc<Shared>, id: TaskId) -> bool {
-    with_core(|core| {
-        let local = Arc::ptr_eq(core.shared(), shared);
-        if local {
-            core.schedule_local(id);
-        }
-        local
-    })
-    .unwrap_or(false)
-}
-
-/// Makes `core` current until the guard is dropped. Restores whatever was current before, so a
-/// runtime can also be entered to run destructors during its shutdown.
+/// Makes a runtime current until the guard is dropped. Restores whatever was current before, so
+/// a runtime can also be entered to run destructors during its shutdown.
 pub(crate) struct EnterGuard {
     /// What was current before `enter`.
     previous: Option<Rc<Core>>,
+    /// Keeps the runtime's scheduler current (dropped after `previous` is restored).
+    _scheduler: scheduler::EnterGuard,
+    /// Keeps the runtime's worker current.
+    _worker: worker::current::EnterGuard,
 }
 
 /// Enters `core` for `block_on`.
@@ -93,7 +82,11 @@ pub(crate) fn enter(core: &Rc<Core>) -> EnterGuard {
 /// Enters `core` whatever is current (used by runtime shutdown to run destructors).
 pub(crate) fn enter_unchecked(core: &Rc<Core>) -> EnterGuard {
     let previous = CURRENT.with(|current| current.borrow_mut().replace(Rc::clone(core)));
-    EnterGuard { previous }
+    EnterGuard {
+        previous,
+        _scheduler: Scheduler::enter(core.scheduler()),
+        _worker: worker::current::enter(core.worker()),
+    }
 }
 
 impl Drop for EnterGuard {

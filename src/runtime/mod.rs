@@ -2,10 +2,10 @@
 //!
 //! ```text
 //!            ┌────────────────────── one turn (Core) ─────────────────────┐
-//!  block_on ─┤ poll the block_on future if woken        (poll_main)        │
+//!  block_on ─┤ poll the block_on future if woken                           │
 //!            │ poll each task that was ready at the start (run_ready_tasks)│
-//!            │ epoll_wait(timeout)                      (park)             │
-//!            │ remote wakes → run queue; fire timers    (after_park)       │
+//!            │ epoll_wait(timeout), unless busy           (poll_reactor)    │
+//!            │ remote wakes → run queue; fire timers      (after_reactor)   │
 //!            └──────────────── until the block_on future is Ready ─────────┘
 //! ```
 //!
@@ -13,6 +13,7 @@
 //! When it returns, the tasks still alive stay in the runtime (a later `block_on` continues them)
 //! until the runtime is dropped; then their futures are dropped, on this thread.
 
+mod auto_advance;
 pub(crate) mod builder;
 pub(crate) mod context;
 pub(crate) mod core;
@@ -24,15 +25,14 @@ use std::io;
 use std::pin::pin;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 pub use builder::Builder;
 
 use self::core::Core;
+use crate::executor::waker::MainWake;
 use crate::stats::RuntimeStats;
-use crate::waker::MainWake;
 use crate::worker::{Worker, WorkerStats};
 
 /// A single-threaded event loop. Not `Send`: it stays on the thread that made it.
@@ -55,7 +55,7 @@ impl Runtime {
     /// Builds the loop state from a finished configuration.
     fn from_config(config: builder::Config, worker: Box<dyn Worker>) -> io::Result<Runtime> {
         Ok(Runtime {
-            core: Rc::new(Core::new(config, worker)?),
+            core: Rc::new(Core::new(config, Rc::from(worker))?),
         })
     }
 
@@ -70,17 +70,19 @@ impl Runtime {
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         let _enter = context::enter(&self.core);
         let mut future = pin!(future);
+        let scheduler = self.core.scheduler();
+        let inbox = scheduler.inbox();
         let waker = Waker::from(Arc::new(MainWake {
-            shared: Arc::clone(self.core.shared()),
+            inbox: Arc::clone(inbox),
         }));
         let mut cx = Context::from_waker(&waker);
         // The future has not been polled yet: treat it as woken.
-        self.core.shared().main_woken.store(true, Ordering::Release);
+        inbox.wake_main();
         loop {
-            if self.core.shared().take_main_wake() {
-                let start = self.core.clock();
+            if inbox.take_main_wake() {
+                let start = self.core.now();
                 let poll = future.as_mut().poll(&mut cx);
-                self.core.record_poll(start, None);
+                scheduler.after_poll(start, None);
                 if let Poll::Ready(output) = poll {
                     return output;
                 }
@@ -93,12 +95,12 @@ impl Runtime {
     fn turn(&self) {
         let core = &self.core;
         core.run_ready_tasks();
-        if let Err(e) = core.park() {
+        if let Err(e) = core.poll_reactor() {
             // epoll_wait failing (other than EINTR) means the selector itself is broken.
             log::error!("reactor poll failed, the loop cannot go on: {e}");
             panic!("evloop: reactor poll failed: {e}");
         }
-        core.after_park();
+        core.after_reactor();
     }
 
     /// A snapshot of the loop's counters (turns, polls, wakes, lag, ...).
@@ -119,26 +121,8 @@ impl Runtime {
 
     /// When the loop last read its clock (end of the last poll or turn).
     pub fn clock(&self) -> Instant {
-        self.core.clock()
+        self.core.now()
     }
-}
-
-/// Runs `f` with the current runtime's blocking worker (what `spawn_blocking` uses).
-///
-/// The core is cloned out of the thread-local first, so `f` may run user code — an inline job —
-/// that uses the runtime again (spawns, or calls `spawn_blocking` itself).
-///
-/// # Panics
-/// Outside a runtime; `#[track_caller]` makes the panic point at the user's `spawn_blocking`.
-#[track_caller]
-pub(crate) fn with_worker<R>(f: impl FnOnce(&dyn Worker) -> R) -> R {
-    let Some(core) = context::current() else {
-        panic!(
-            "evloop::spawn_blocking must be used inside an evloop runtime: call it from a future \
-             run by `Runtime::block_on(...)` or by a spawned task"
-        )
-    };
-    f(core.worker())
 }
 
 impl Drop for Runtime {

@@ -66,7 +66,14 @@ pub(super) const THREAD_DENIAL: [sock_filter; 10] = [
     /* 3 */ jump(3, JUMP_IF_EQUAL, libc::SYS_clone3 as u32, DENY_CLONE3, 4),
     /* 4 */ jump(4, JUMP_IF_EQUAL, libc::SYS_clone as u32, 5, ALLOW),
     /* 5 */ load_word(CLONE_FLAGS_LOW_OFFSET),
-    /* 6 */ jump(6, JUMP_IF_ANY_BIT, libc::CLONE_THREAD as u32, DENY_THREAD, ALLOW),
+    /* 6 */
+    jump(
+        6,
+        JUMP_IF_ANY_BIT,
+        libc::CLONE_THREAD as u32,
+        DENY_THREAD,
+        ALLOW,
+    ),
     /* 7 */ verdict(fail_with(libc::EAGAIN)),
     /* 8 */ verdict(fail_with(libc::ENOSYS)),
     /* 9 */ verdict(libc::SECCOMP_RET_ALLOW),
@@ -187,9 +194,15 @@ mod tests {
     fn only_the_low_half_of_the_flags_counts() {
         // The kernel ignores bits 32..64 of clone's flags, and so does the filter.
         let thread_bit_up_high = (libc::CLONE_THREAD as u64) << 32;
-        assert_eq!(verdict_for(libc::SYS_clone, thread_bit_up_high), libc::SECCOMP_RET_ALLOW);
+        assert_eq!(
+            verdict_for(libc::SYS_clone, thread_bit_up_high),
+            libc::SECCOMP_RET_ALLOW
+        );
         let noise_up_high = thread_bit_up_high | libc::CLONE_THREAD as u64;
-        assert_eq!(verdict_for(libc::SYS_clone, noise_up_high), fail_with(libc::EAGAIN));
+        assert_eq!(
+            verdict_for(libc::SYS_clone, noise_up_high),
+            fail_with(libc::EAGAIN)
+        );
     }
 
     #[test]
@@ -202,7 +215,12 @@ mod tests {
     #[test]
     fn other_calls_are_allowed_even_with_the_thread_bit_in_arg0() {
         let thread_bit = libc::CLONE_THREAD as u64;
-        for nr in [libc::SYS_read, libc::SYS_write, libc::SYS_openat, libc::SYS_mmap] {
+        for nr in [
+            libc::SYS_read,
+            libc::SYS_write,
+            libc::SYS_openat,
+            libc::SYS_mmap,
+        ] {
             assert_eq!(verdict_for(nr, thread_bit), libc::SECCOMP_RET_ALLOW);
         }
     }
@@ -221,7 +239,10 @@ mod tests {
         for (at, insn) in THREAD_DENIAL.iter().enumerate() {
             if insn.code == JUMP_IF_EQUAL || insn.code == JUMP_IF_ANY_BIT {
                 for skip in [insn.jt, insn.jf] {
-                    assert!(at + 1 + usize::from(skip) < THREAD_DENIAL.len(), "jump at {at}");
+                    assert!(
+                        at + 1 + usize::from(skip) < THREAD_DENIAL.len(),
+                        "jump at {at}"
+                    );
                 }
             }
         }
@@ -231,7 +252,11 @@ mod tests {
     #[test]
     fn native_arch_matches_the_kernel_constants() {
         // AUDIT_ARCH_X86_64 and AUDIT_ARCH_AARCH64 as printed in linux/audit.h.
-        let expected = if cfg!(target_arch = "x86_64") { 0xc000_003e } else { 0xc000_00b7 };
+        let expected = if cfg!(target_arch = "x86_64") {
+            0xc000_003e
+        } else {
+            0xc000_00b7
+        };
         assert_eq!(AUDIT_ARCH_NATIVE, expected);
     }
 }

@@ -93,62 +93,35 @@
 
 use std::io;
 
-/// Writes `items` once for targets where seccomp thread denial is built, and `else_items` once for
-/// all others, so the platform condition is spelled out in exactly one place.
-macro_rules! seccomp_cfg {
-    ({ $($items:item)* } else { $($else_items:item)* }) => {
-        $(
-            #[cfg(all(
-                target_os = "linux",
-                any(target_arch = "x86_64", target_arch = "aarch64"),
-                target_endian = "little",
-                target_pointer_width = "64"
-            ))]
-            $items
-        )*
-        $(
-            #[cfg(not(all(
-                target_os = "linux",
-                any(target_arch = "x86_64", target_arch = "aarch64"),
-                target_endian = "little",
-                target_pointer_width = "64"
-            )))]
-            $else_items
-        )*
-    };
-}
+// The filter is written for Linux on little-endian 64-bit x86_64 and aarch64 (the module docs say
+// why each part of the condition matters). The condition is spelled out on each item below: plain
+// `#[cfg]`s, so that rustfmt and every tool see these files (a macro hiding them would not).
+#[cfg(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64"),
+    target_endian = "little",
+    target_pointer_width = "64"
+))]
+mod filter;
+#[cfg(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64"),
+    target_endian = "little",
+    target_pointer_width = "64"
+))]
+mod install;
 
-seccomp_cfg! {
-    {
-        mod filter;
-        mod install;
-
-        /// True: this target (Linux on little-endian 64-bit x86_64 or aarch64) has
-        /// [`deny_thread_creation`]. A compile-time fact; the running kernel may still refuse
-        /// (for example when built without `CONFIG_SECCOMP_FILTER`), which shows up as an error.
-        pub const fn is_supported() -> bool {
-            true
-        }
-
-        /// The Linux implementation; see [`deny_thread_creation`].
-        fn deny_on_this_target() -> io::Result<()> {
-            install::deny_thread_creation()
-        }
-    } else {
-        /// False: [`deny_thread_creation`] exists only on Linux for little-endian 64-bit x86_64
-        /// and aarch64, and returns `ErrorKind::Unsupported` here.
-        pub const fn is_supported() -> bool {
-            false
-        }
-
-        /// Every other target: no seccomp (or no filter written for this ABI).
-        fn deny_on_this_target() -> io::Result<()> {
-            Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "thread denial needs seccomp on linux x86_64 or aarch64",
-            ))
-        }
-    }
+/// True on targets that have [`deny_thread_creation`]: Linux on little-endian 64-bit x86_64 or
+/// aarch64. A compile-time fact; the running kernel may still refuse (for example when built
+/// without `CONFIG_SECCOMP_FILTER`), which shows up as an error. Elsewhere
+/// [`deny_thread_creation`] returns `ErrorKind::Unsupported`.
+pub const fn is_supported() -> bool {
+    cfg!(all(
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64"),
+        target_endian = "little",
+        target_pointer_width = "64"
+    ))
 }
 
 /// Makes every later attempt to create a thread in this process fail with `EAGAIN`.
@@ -179,5 +152,21 @@ seccomp_cfg! {
 /// filters), or an error naming the thread that could not take the filter, in which case nothing
 /// was installed.
 pub fn deny_thread_creation() -> io::Result<()> {
-    deny_on_this_target()
+    #[cfg(all(
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64"),
+        target_endian = "little",
+        target_pointer_width = "64"
+    ))]
+    return install::deny_thread_creation();
+    #[cfg(not(all(
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64"),
+        target_endian = "little",
+        target_pointer_width = "64"
+    )))]
+    return Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "thread denial needs seccomp on linux x86_64 or aarch64",
+    ));
 }

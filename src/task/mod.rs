@@ -1,78 +1,14 @@
-//! Tasks: a spawned future, its handle, and how it ends.
+//! Tasks, as users see them: spawn one, await its handle, hand blocking work to a thread.
 //!
-//! A *task* is a future the runtime owns and polls on its own, independently of whoever spawned
-//! it. `spawn` moves the future into a `TaskCell` (`task/cell.rs`, one allocation), puts it in the
-//! runtime's task slab, queues it to be polled, and hands back a [`JoinHandle`].
+//! Everything here is named as in `tokio::task`, so code moves over by renaming the crate. The
+//! machinery lives below: a spawned future and its waker in `executor/`, the blocking worker in
+//! `worker/`; this module only gathers what users call.
 //!
 //! ```text
-//! spawn -> run queue -> poll --Pending--> waker kept by reactor / timer / worker
-//!             ^                                  |
-//!             +------------ wake() <-------------+
-//!                      poll --Ready--> output to the JoinHandle, slot freed
+//! spawn(fut)          -> JoinHandle<T>      a future on this loop     (executor/)
+//! spawn_blocking(f)   -> BlockingHandle<T>  a closure on a thread     (worker/)
+//! yield_now().await                         let the other tasks run
 //! ```
 
-pub(crate) mod cell;
-mod id;
-mod join_error;
-mod join_handle;
-mod yield_now;
-
-use std::borrow::Cow;
-use std::future::Future;
-use std::panic::Location;
-
-pub use id::TaskId;
-pub use join_error::JoinError;
-pub(crate) use join_error::drop_payload;
-pub use join_handle::JoinHandle;
-pub use yield_now::{YieldNow, yield_now};
-
-use crate::runtime::context;
-use cell::TaskMeta;
-
-/// Spawns `future` as a new task on the current runtime and returns its [`JoinHandle`].
-///
-/// The future need not be `Send`: it never leaves the loop thread. In logs the task is named by
-/// where `spawn` was called; use [`spawn_named`] to give it a name.
-///
-/// # Panics
-/// When called outside a runtime (not inside `Runtime::block_on` or a task).
-#[track_caller]
-pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
-where
-    F: Future + 'static,
-    F::Output: 'static,
-{
-    spawn_with_meta(future, None, Location::caller())
-}
-
-/// Like [`spawn`], with a name that logs, stats and the blocked-loop warning will use
-/// (`task 7 (handle_request) blocked the event loop for 1.204 s`).
-#[track_caller]
-pub fn spawn_named<F>(name: impl Into<Cow<'static, str>>, future: F) -> JoinHandle<F::Output>
-where
-    F: Future + 'static,
-    F::Output: 'static,
-{
-    spawn_with_meta(future, Some(name.into()), Location::caller())
-}
-
-/// The body of both spawns: find the current runtime and hand it the future.
-fn spawn_with_meta<F>(
-    future: F,
-    name: Option<Cow<'static, str>>,
-    location: &'static Location<'static>,
-) -> JoinHandle<F::Output>
-where
-    F: Future + 'static,
-    F::Output: 'static,
-{
-    let meta = TaskMeta { name, location };
-    context::with_core(|core| core.spawn(future, meta)).unwrap_or_else(|| {
-        panic!(
-            "evloop::spawn called outside of a runtime (at {location}): spawn from inside \
-             `Runtime::block_on(...)` or from another task, e.g. \
-             `Runtime::new()?.block_on(async {{ evloop::spawn(fut).await }})`"
-        )
-    })
-}
+pub use crate::executor::{JoinError, JoinHandle, TaskId, YieldNow, spawn, spawn_named, yield_now};
+pub use crate::worker::{BlockingHandle, spawn_blocking};

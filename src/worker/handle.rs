@@ -19,9 +19,11 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use super::error::BlockingError;
-use super::job::{Completion, Execution, Job};
+use super::execution::Execution;
+use super::job::{Completion, Job};
 use super::{Refused, Worker};
-use crate::JoinError;
+use crate::executor::JoinError;
+use crate::executor::scheduler::Scheduler;
 
 /// Runs the blocking closure `f` on the current runtime's worker — a pool thread by default, the
 /// loop thread when no thread can be had — and returns a handle to await its result.
@@ -53,7 +55,7 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let (handle, refused) = crate::runtime::with_worker(|worker| submit(worker, f));
+    let (handle, refused) = super::current::with_worker(|worker| submit(worker, f));
     if let Some(err) = refused {
         log::warn!(
             "{err}; its handle resolves to a cancelled JoinError (try_spawn_blocking returns the \
@@ -75,7 +77,7 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    match crate::runtime::with_worker(|worker| submit(worker, f)) {
+    match super::current::with_worker(|worker| submit(worker, f)) {
         (handle, None) => Ok(handle),
         (_, Some(err)) => Err(err),
     }
@@ -88,7 +90,9 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let (job, completion) = Job::new(f);
+    let (mut job, completion) = Job::new(f);
+    // A paused loop must not jump to its next timer while this job runs (`runtime/auto_advance.rs`).
+    Scheduler::with_current(|scheduler| job.hold_auto_advance(scheduler.clock()));
     let mut handle = BlockingHandle {
         completion,
         waiting: None,
@@ -185,7 +189,7 @@ impl<T> Future for BlockingHandle<T> {
         let this = self.get_mut();
         if this.waiting.is_some() {
             // Only a job waiting for room needs the worker; a placed one just waits for its result.
-            return crate::runtime::with_worker(|worker| this.poll_with(worker, cx));
+            return super::current::with_worker(|worker| this.poll_with(worker, cx));
         }
         this.poll_result(cx)
     }

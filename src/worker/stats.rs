@@ -10,7 +10,7 @@ use std::fmt;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::job::InlineReason;
+use super::execution::InlineReason;
 use super::mode::{Mode, Probe};
 
 /// Jobs that ran on the calling (loop) thread, by reason.
@@ -64,7 +64,7 @@ pub struct WorkerStats {
 
 /// The live counters behind a `WorkerStats`.
 #[derive(Debug, Default)]
-pub(crate) struct Counters {
+pub(crate) struct WorkerCounters {
     /// See `WorkerStats::offloaded`.
     pub(crate) offloaded: AtomicU64,
     /// See `InlineCounts::chosen`.
@@ -85,7 +85,7 @@ pub(crate) struct Counters {
     pub(crate) probe: Mutex<Option<Probe>>,
 }
 
-impl Counters {
+impl WorkerCounters {
     /// Adds one. Relaxed: each counter is read on its own, no other memory hangs on it.
     pub(crate) fn bump(counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
@@ -93,7 +93,7 @@ impl Counters {
 
     /// Counts one inline job under its reason.
     pub(crate) fn count_inline(&self, reason: InlineReason) {
-        Counters::bump(match reason {
+        WorkerCounters::bump(match reason {
             InlineReason::Chosen => &self.inline_chosen,
             InlineReason::ThreadsRefused => &self.inline_refused,
             InlineReason::QueueFull => &self.inline_queue_full,

@@ -21,11 +21,11 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
-use crate::task::drop_payload;
+use crate::executor::drop_payload;
 use crate::worker::error::QueueFull;
 use crate::worker::job::Job;
 use crate::worker::spawner::ThreadSpawner;
-use crate::worker::stats::Counters;
+use crate::worker::stats::WorkerCounters;
 
 /// A pool's fixed settings.
 #[derive(Clone, Copy, Debug)]
@@ -50,8 +50,8 @@ pub(super) struct PoolShared {
     pub(super) config: PoolConfig,
     /// Creates threads (the OS, or a `Deny` in tests).
     pub(super) spawner: Box<dyn ThreadSpawner>,
-    /// Counters for `stats()`.
-    pub(super) counters: Counters,
+    /// WorkerCounters for `stats()`.
+    pub(super) counters: WorkerCounters,
 }
 
 /// Everything behind the pool's lock.

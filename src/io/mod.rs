@@ -85,8 +85,14 @@
 //!   reads and writes share two generic futures instead of one type per number.
 //! - **No cooperative budget.** tokio's `copy` yields after a while on an always-ready stream; here
 //!   a copy between two fast sockets runs until one says `WouldBlock` (see [`net`](crate::net)).
+//! - **A cancelled `read_line` leaves `buf` as it was** (tokio's may leave it empty); the partial
+//!   line is lost in both.
+//! - **`TcpStream::shutdown(how)` is inherent** (as in std), and being found first it hides
+//!   `AsyncWriteExt::shutdown` on sockets: write `AsyncWriteExt::shutdown(&mut stream).await`, or
+//!   the synchronous `stream.shutdown(Shutdown::Write)`, which does the same.
 //! - Not here: `AsyncSeek`, `read_buf`/`BufMut` (no `bytes` dependency), `take`, `chain`,
-//!   `duplex`, `BufStream`, `copy_buf`.
+//!   `duplex`, `BufStream`, `copy_buf`, and `fill_buf`/`consume` as extension methods (a future
+//!   that returns a borrow of the reader needs `unsafe` in tokio; call `poll_fill_buf` instead).
 
 mod async_buf_read;
 mod async_read;

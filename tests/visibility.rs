@@ -158,7 +158,7 @@ fn lag_shows_a_task_starved_by_a_blocking_neighbour() {
         blocker.await.expect("blocker");
         victim.await.expect("victim");
     });
-    let lag = rt.stats().lag;
+    let lag = rt.stats().wake_lag;
     assert!(
         lag.max() >= Duration::from_millis(150),
         "max lag {:?}",
@@ -219,13 +219,13 @@ fn counters_match_spawns_and_wakes_exactly() {
     assert_eq!(s.io_events, 0);
     // Each task: polled M + 1 times (spawn, then once per yield).
     let task_polls = N * (M + 1);
-    assert_eq!(s.lag.count(), task_polls);
+    assert_eq!(s.wake_lag.count(), task_polls);
     // Wakes: each yield wakes its task (N * M); each finishing task wakes the block_on future
     // through its JoinHandle only while block_on waits on that handle — which is not a task wake.
     assert_eq!(s.local_wakes, N * M);
     let text = s.to_string();
     assert!(
-        text.contains("spawned") && text.contains("lag (wake -> poll"),
+        text.contains("spawned") && text.contains("wake -> poll"),
         "{text}"
     );
 }

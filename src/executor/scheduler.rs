@@ -8,6 +8,7 @@
 //!  run_queue  TaskIds in wake order  filled by local wakes (waker.rs) and by the inbox
 //!  inbox      Arc<Inbox>             the only part other threads touch (waker.rs)
 //!  clock      LoopClock              stamps wakes, times polls (clock.rs)
+//!  trace      Option<Arc<Trace>>     when tracing is on: a slice per poll (traced.rs)
 //! ```
 //!
 //! One scheduler runs on one thread. While its runtime's `block_on` runs, it is *current* on that
@@ -25,10 +26,12 @@ use slab::Slab;
 use super::blocked_loop::BlockedLoopDetector;
 use super::cell::{RunResult, Task, TaskCell, TaskMeta};
 use super::run_queue::{Notified, RunQueue};
+use super::traced;
 use super::waker::Inbox;
 use super::{JoinHandle, TaskId};
 use crate::clock::LoopClock;
 use crate::stats::LoopCounters;
+use crate::trace::Trace;
 
 thread_local! {
     /// The scheduler whose loop is running on this thread, if any (set by `Scheduler::enter`).
@@ -54,11 +57,18 @@ pub(crate) struct Scheduler {
     counters: LoopCounters,
     /// Reused buffer for remote wakes drained each turn.
     remote_buf: RefCell<Vec<TaskId>>,
+    /// The trace recorder, when tracing is on (`traced.rs`): checked once per poll.
+    trace: Option<Arc<Trace>>,
 }
 
 impl Scheduler {
-    /// An empty scheduler around `inbox`; polls at least `slow_poll_threshold` long are logged.
-    pub(crate) fn new(inbox: Arc<Inbox>, slow_poll_threshold: Option<Duration>) -> Scheduler {
+    /// An empty scheduler around `inbox`; polls at least `slow_poll_threshold` long are logged;
+    /// polls and wakes are recorded in `trace`, if given.
+    pub(crate) fn new(
+        inbox: Arc<Inbox>,
+        slow_poll_threshold: Option<Duration>,
+        trace: Option<Arc<Trace>>,
+    ) -> Scheduler {
         Scheduler {
             tasks: RefCell::new(Slab::new()),
             run_queue: RunQueue::default(),
@@ -68,6 +78,7 @@ impl Scheduler {
             detector: BlockedLoopDetector::new(slow_poll_threshold),
             counters: LoopCounters::default(),
             remote_buf: RefCell::new(Vec::new()),
+            trace,
         }
     }
 
@@ -84,6 +95,11 @@ impl Scheduler {
     /// The live counters.
     pub(crate) fn counters(&self) -> &LoopCounters {
         &self.counters
+    }
+
+    /// The trace recorder, when tracing is on.
+    pub(crate) fn trace(&self) -> Option<&Arc<Trace>> {
+        self.trace.as_ref()
     }
 
     /// Puts a new task in the slab and on the run queue. One allocation: the `Arc<TaskCell>`.
@@ -123,6 +139,9 @@ impl Scheduler {
             id,
             woken_at: self.clock.now(),
         });
+        if let Some(trace) = &self.trace {
+            traced::wake(trace, id, false, Instant::now());
+        }
     }
 
     /// True if a task or the `block_on` future is ready to be polled.
@@ -179,7 +198,7 @@ impl Scheduler {
             .store(false, std::sync::atomic::Ordering::Release);
         let start = self.clock.now();
         self.record_lag(start, notified.woken_at);
-        let result = task.run();
+        let result = self.poll_traced(Some(&*task), || task.run());
         self.after_poll(start, Some(&*task));
         if result == RunResult::Pending {
             self.tasks.borrow_mut()[id.slot] = Some(task);
@@ -201,6 +220,16 @@ impl Scheduler {
         } else {
             self.counters
                 .record_lag(start.saturating_duration_since(woken_at));
+        }
+    }
+
+    /// Runs `poll`, one poll of `task` (of the `block_on` future when `None`), and records it when
+    /// tracing is on: with tracing off, one branch that always goes the same way.
+    #[inline]
+    pub(crate) fn poll_traced<R>(&self, task: Option<&dyn Task>, poll: impl FnOnce() -> R) -> R {
+        match &self.trace {
+            None => poll(),
+            Some(trace) => traced::poll(trace, task, poll),
         }
     }
 
@@ -244,6 +273,9 @@ impl Scheduler {
         for id in ids.drain(..) {
             log::trace!("{id} woken from another thread");
             self.run_queue.push(Notified { id, woken_at });
+            if let Some(trace) = &self.trace {
+                traced::wake(trace, id, true, Instant::now());
+            }
         }
         *self.remote_buf.borrow_mut() = ids;
     }

@@ -30,11 +30,13 @@ use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use super::builder::Config;
+use super::lag_sampler::LagSampler;
 use crate::executor::scheduler::Scheduler;
 use crate::executor::waker::Inbox;
 use crate::reactor::Reactor;
 use crate::stats::{LoopCounters, RuntimeStats};
 use crate::timer::Timers;
+use crate::trace::{Counter, Label, Trace, What};
 use crate::worker::Worker;
 
 /// The state of one event loop.
@@ -51,6 +53,10 @@ pub(crate) struct Core {
     polls_at_reactor_check: Cell<u64>,
     /// Reused buffer for timer wakers due this turn.
     due_buf: RefCell<Vec<Waker>>,
+    /// Measures loop lag at the end of each turn (`lag_sampler.rs`).
+    lag_sampler: LagSampler,
+    /// When the loop was built: the start of `RuntimeStats::uptime`.
+    started: Instant,
 }
 
 /// While tasks are ready, the reactor is checked for I/O at most once per this many polls.
@@ -70,13 +76,19 @@ impl Core {
     pub(crate) fn new(config: Config, worker: Rc<dyn Worker>) -> std::io::Result<Core> {
         let (reactor, bell) = Reactor::new(config.event_capacity)?;
         let inbox = Arc::new(Inbox::new(bell));
+        let trace = config
+            .trace
+            .map(|t| Arc::new(Trace::new(t.capacity, t.path)));
+        let started = Instant::now();
         Ok(Core {
-            scheduler: Rc::new(Scheduler::new(inbox, config.slow_poll_threshold)),
+            scheduler: Rc::new(Scheduler::new(inbox, config.slow_poll_threshold, trace)),
             reactor: Rc::new(reactor),
             timers: RefCell::new(Timers::default()),
             worker,
             polls_at_reactor_check: Cell::new(0),
             due_buf: RefCell::new(Vec::new()),
+            lag_sampler: LagSampler::new(started),
+            started,
         })
     }
 
@@ -93,6 +105,11 @@ impl Core {
     /// The blocking worker, for `spawn_blocking`.
     pub(crate) fn worker(&self) -> &Rc<dyn Worker> {
         &self.worker
+    }
+
+    /// The trace recorder, when tracing is on.
+    pub(crate) fn trace(&self) -> Option<&Arc<Trace>> {
+        self.scheduler.trace()
     }
 
     /// The timers, for `Sleep`.
@@ -136,8 +153,12 @@ impl Core {
         } else {
             self.timers.borrow().timeout(before)
         };
+        if let Some(trace) = self.trace() {
+            self.trace_counters(trace, before);
+        }
         let report = self.reactor.park(timeout)?;
         let after = self.scheduler.clock().refresh();
+        self.note_park(before, after, timeout, report.io_events);
         LoopCounters::bump(&counters.turns);
         LoopCounters::add(&counters.io_events, report.io_events as u64);
         if log::log_enabled!(log::Level::Trace) {
@@ -157,10 +178,32 @@ impl Core {
         Ok(after - before)
     }
 
-    /// Step 3 of a turn: queue remote wakes, then fire due timers.
+    /// The loop waited in the reactor from `before` to `after`: idle time for the utilization,
+    /// a park for the lag sampler and, when tracing, a `park` slice.
+    fn note_park(&self, before: Instant, after: Instant, timeout: Option<Duration>, events: usize) {
+        let parked = &self.scheduler.counters().parked;
+        parked.set(parked.get() + (after - before));
+        self.lag_sampler.parked(before, after);
+        if let Some(trace) = self.trace() {
+            let events = events as u32;
+            let what = What::Park { timeout, events };
+            trace.loop_slice(what, Label::Static("park"), before, after);
+        }
+    }
+
+    /// The counter tracks of a trace, as the loop goes to the reactor.
+    fn trace_counters(&self, trace: &Trace, at: Instant) {
+        trace.counter(Counter::RunQueue, self.scheduler.ready_len() as f64, at);
+        trace.counter(Counter::TasksAlive, self.scheduler.tasks_alive() as f64, at);
+    }
+
+    /// Step 3 of a turn: queue remote wakes, fire due timers, and sample the loop lag.
     pub(crate) fn after_reactor(&self) {
         self.scheduler.take_remote_wakes();
         self.fire_timers();
+        let trace = self.trace().map(|t| &**t);
+        let counters = self.scheduler.counters();
+        self.lag_sampler.end_of_turn(self.now(), counters, trace);
     }
 
     /// Wakes every timer due by the loop clock.
@@ -183,6 +226,10 @@ impl Core {
         if !due.is_empty() {
             LoopCounters::add(&counters.timers_fired, due.len() as u64);
             log::debug!("{} timer(s) fired", due.len());
+            if let Some(trace) = self.trace() {
+                let (count, what) = (due.len() as u32, "timers fired");
+                trace.loop_instant(What::TimersFired { count, lateness }, what, now);
+            }
         }
         for waker in due.drain(..) {
             waker.wake();
@@ -211,7 +258,10 @@ impl Core {
             longest_poll: c.longest_poll.get(),
             longest_poll_task: c.longest_poll_by.get(),
             worst_timer_lateness: c.worst_timer_lateness.get(),
-            lag: c.snapshot_lag(),
+            loop_lag: c.loop_lag.borrow().clone(),
+            wake_lag: c.snapshot_lag(),
+            uptime: self.started.elapsed(),
+            parked: c.parked.get(),
         }
     }
 

@@ -89,6 +89,7 @@ where
     T: Send + 'static,
 {
     let (job, completion) = Job::new(f);
+    let job = job.traced(super::current::trace());
     let mut handle = BlockingHandle {
         completion,
         waiting: None,

@@ -24,9 +24,11 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
+use std::time::Instant;
 
 use crate::executor::JoinError;
 use crate::executor::drop_payload;
+use crate::trace::Trace;
 
 /// Where a blocking job ran.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,13 +59,20 @@ impl fmt::Display for Execution {
     }
 }
 
-impl fmt::Display for InlineReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl InlineReason {
+    /// The reason in words, as logs, headers and traces show it.
+    pub fn as_str(&self) -> &'static str {
+        match self {
             InlineReason::Chosen => "the Inline worker was chosen",
             InlineReason::ThreadsRefused => "thread creation refused",
             InlineReason::QueueFull => "queue full",
-        })
+        }
+    }
+}
+
+impl fmt::Display for InlineReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -77,6 +86,9 @@ pub struct Job {
     id: u64,
     /// The closure and its result slot; `None` once run or cancelled.
     body: Option<Box<dyn JobBody>>,
+    /// The runtime's trace recorder, when tracing is on: the job records its own slice, on the
+    /// thread that runs it.
+    trace: Option<Arc<Trace>>,
 }
 
 /// What a worker can do with a type-erased job body.
@@ -128,8 +140,15 @@ impl Job {
         let job = Job {
             id: NEXT_JOB_ID.fetch_add(1, Ordering::Relaxed),
             body: Some(Box::new(body)),
+            trace: None,
         };
         (job, completion)
+    }
+
+    /// The job, recording its run in `trace` (if any) as a `blocking` slice.
+    pub(crate) fn traced(mut self, trace: Option<Arc<Trace>>) -> Job {
+        self.trace = trace;
+        self
     }
 
     /// The job's number, as logs show it ("blocking job 7").
@@ -139,9 +158,29 @@ impl Job {
 
     /// Runs the closure on the calling thread and hands its result (or panic) to the awaiting task.
     /// A panic in the closure is caught: it never unwinds into the caller.
-    pub fn run(mut self) {
-        if let Some(body) = self.body.take() {
-            body.run();
+    pub fn run(self) {
+        self.run_here(None);
+    }
+
+    /// Runs the job on the calling thread — the loop thread — because of `reason`: as `run`, and
+    /// a trace shows the slice on the loop thread's track with the reason.
+    pub(crate) fn run_inline(self, reason: InlineReason) {
+        self.run_here(Some(reason));
+    }
+
+    /// Runs the closure here, timing it for the trace when tracing is on.
+    fn run_here(mut self, inline: Option<InlineReason>) {
+        let Some(body) = self.body.take() else {
+            return;
+        };
+        match self.trace.take() {
+            None => body.run(),
+            Some(trace) => {
+                let start = Instant::now();
+                body.run();
+                let why = inline.map(|reason| reason.as_str());
+                trace.blocking(self.id, why, start, Instant::now());
+            }
         }
     }
 }

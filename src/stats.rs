@@ -232,7 +232,8 @@ pub struct RuntimeStats {
     pub wake_lag: LagHistogram,
     /// Time since the runtime was built, when the snapshot was taken.
     pub uptime: Duration,
-    /// Of `uptime`, time the loop spent parked in the reactor (idle).
+    /// Of `uptime`, time the loop was idle: parked in the reactor, or not running at all (before
+    /// and between `block_on` calls).
     pub parked: Duration,
 }
 

@@ -1,11 +1,11 @@
-//! Seeing the loop: the blocked-loop warning, the lag histogram and exact counters.
+//! Seeing the loop: the blocked-loop warning, loop lag and wake lag, utilization, exact counters.
 //!
 //! This test binary installs its own logger that records every message with the thread that
 //! logged it, so each test looks only at what its own loop said, even with tests in parallel.
 
 use std::sync::Mutex;
 use std::thread::ThreadId;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use evloop::time::sleep;
 use evloop::{Runtime, spawn, spawn_named, task::yield_now};
@@ -165,6 +165,74 @@ fn lag_shows_a_task_starved_by_a_blocking_neighbour() {
         lag.max()
     );
     assert_eq!(lag.at_least(Duration::from_millis(100)), 1, "{lag:?}");
+}
+
+/// Issue 15: `cargo run --example tour` blocked the loop for 250 ms and reported a wake-to-poll
+/// lag of 0.013 ms, because the timers it delayed were only woken after the blocking poll. The
+/// sampled loop lag (a virtual 10 ms timer) sees the block.
+#[test]
+#[cfg_attr(miri, ignore)] // blocks for real time
+fn issue_15_loop_lag_sees_a_blocking_poll_that_wake_lag_misses() {
+    install_logger();
+    let rt = Runtime::builder()
+        .slow_poll_threshold(None)
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let heartbeat = spawn(sleep(Duration::from_millis(50)));
+        let blocker = spawn(async {
+            sleep(Duration::from_millis(10)).await;
+            std::thread::sleep(Duration::from_millis(200)); // holds the loop
+        });
+        blocker.await.expect("blocker");
+        heartbeat.await.expect("heartbeat");
+    });
+    let s = rt.stats();
+    assert!(s.loop_lag.max() >= Duration::from_millis(150), "{s}");
+    assert!(s.loop_lag.count() >= 2, "{s}");
+    assert!(
+        s.wake_lag.max() < s.loop_lag.max() / 2,
+        "the timer's task was woken after the block, so its wake lag is short: {s}"
+    );
+    assert!(s.to_string().contains("loop lag (sampled"), "{s}");
+}
+
+#[test]
+#[cfg_attr(miri, ignore)] // sleeps for real time
+fn an_idle_loop_has_no_loop_lag_is_not_woken_by_the_sampler_and_is_not_utilized() {
+    let rt = Runtime::new().expect("runtime");
+    let before = rt.stats();
+    rt.block_on(sleep(Duration::from_millis(300)));
+    let delta = rt.stats().since(&before);
+    assert!(delta.elapsed >= Duration::from_millis(300), "{delta:?}");
+    // 300 ms of virtual 10 ms ticks, all inside the park: on time.
+    assert!(delta.loop_lag.count() >= 20, "{delta:?}");
+    assert!(
+        delta.loop_lag.max() < Duration::from_millis(20),
+        "{delta:?}"
+    );
+    assert!(
+        delta.turns < 10,
+        "the sampler never wakes the loop: {delta:?}"
+    );
+    assert!(delta.utilization() < 0.5, "{}", delta.utilization());
+    assert!(delta.parked >= Duration::from_millis(250), "{delta:?}");
+}
+
+#[test]
+#[cfg_attr(miri, ignore)] // spins for real time
+fn a_loop_that_never_parks_is_fully_utilized() {
+    let rt = Runtime::new().expect("runtime");
+    let before = rt.stats();
+    rt.block_on(async {
+        let end = Instant::now() + Duration::from_millis(100);
+        while Instant::now() < end {
+            yield_now().await;
+        }
+    });
+    let delta = rt.stats().since(&before);
+    assert!(delta.utilization() > 0.5, "{delta:?}");
+    assert!(delta.polls > 100, "{delta:?}");
 }
 
 #[test]

@@ -57,6 +57,8 @@ pub(crate) struct Core {
     lag_sampler: LagSampler,
     /// When the loop was built: the start of `RuntimeStats::uptime`.
     started: Instant,
+    /// When the last `block_on` returned (or the loop was built): the loop is not running.
+    stopped_at: Cell<Option<Instant>>,
 }
 
 /// While tasks are ready, the reactor is checked for I/O at most once per this many polls.
@@ -89,7 +91,24 @@ impl Core {
             due_buf: RefCell::new(Vec::new()),
             lag_sampler: LagSampler::new(started),
             started,
+            stopped_at: Cell::new(Some(started)),
         })
+    }
+
+    /// `block_on` starts turning the loop: the time it did not run counts as idle (as time parked
+    /// does, for the utilization), and the lag sampler starts afresh.
+    pub(crate) fn resume(&self) {
+        let now = Instant::now();
+        if let Some(stopped) = self.stopped_at.take() {
+            let parked = &self.scheduler.counters().parked;
+            parked.set(parked.get() + now.saturating_duration_since(stopped));
+        }
+        self.lag_sampler.restart(now);
+    }
+
+    /// `block_on` returns: the loop stops running until the next one.
+    pub(crate) fn pause(&self) {
+        self.stopped_at.set(Some(Instant::now()));
     }
 
     /// The executor half of the loop.

@@ -52,6 +52,13 @@ impl LagSampler {
         }
     }
 
+    /// The loop starts running at `now` (`block_on` begins): the first tick is due one period
+    /// later. Time when no `block_on` ran is not lag: nothing was there to be late.
+    pub(crate) fn restart(&self, now: Instant) {
+        self.next_due.set(now + SAMPLE_PERIOD);
+        self.park.set(None);
+    }
+
     /// The loop waited in the reactor from `before` to `after` in this turn.
     pub(crate) fn parked(&self, before: Instant, after: Instant) {
         self.park.set(Some((before, after)));

@@ -79,12 +79,14 @@ impl Runtime {
         let mut cx = Context::from_waker(&waker);
         // The future has not been polled yet: treat it as woken.
         inbox.wake_main();
+        self.core.resume();
         loop {
             if inbox.take_main_wake() {
                 let start = self.core.now();
                 let poll = scheduler.poll_traced(None, || future.as_mut().poll(&mut cx));
                 scheduler.after_poll(start, None);
                 if let Poll::Ready(output) = poll {
+                    self.core.pause();
                     return output;
                 }
             }

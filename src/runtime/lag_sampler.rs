@@ -108,7 +108,9 @@ impl LagSampler {
         drop(histogram);
         self.next_due.set(next);
         if let Some(trace) = trace {
-            trace.counter(Counter::LoopLagMs, lateness.as_secs_f64() * 1e3, fired_at);
+            // Drawn at the tick's due time: "the tick due here ran this late". While a poll holds
+            // the loop, the counter then reads high across the whole block, not only after it.
+            trace.counter(Counter::LoopLagMs, lateness.as_secs_f64() * 1e3, due);
         }
     }
 }

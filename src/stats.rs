@@ -14,7 +14,7 @@
 //!   (`executor/blocked_loop.rs`).
 //! - **Loop lag** (sampled, `loop_lag`): how late a timer due every 10 ms would run — what Node's
 //!   `monitorEventLoopDelay` measures, and the figure that sees a blocked loop. A poll that blocks
-//!   for 250 ms makes the next sample 240 ms late. `runtime/lag_sampler.rs` explains how it is
+//!   for 250 ms makes the next sample 240 ms late. `executor/lag_sampler.rs` explains how it is
 //!   measured without a real timer; the samples go into a [`LatencyHistogram`] (`stats/latency.rs`)
 //!   that gives percentiles.
 //! - **Wake lag** (`wake_lag`): the time from a task's wake to its poll. It measures the run
@@ -152,7 +152,7 @@ pub(crate) struct LoopCounters {
     pub(crate) zero_lags: Cell<u64>,
     /// The latest any timer fired after its deadline.
     pub(crate) worst_timer_lateness: Cell<Duration>,
-    /// Sampled loop lag (`runtime/lag_sampler.rs`).
+    /// Sampled loop lag (`executor/lag_sampler.rs`).
     pub(crate) loop_lag: RefCell<LatencyHistogram>,
     /// Time spent parked in the reactor, waiting for events.
     pub(crate) parked: Cell<Duration>,

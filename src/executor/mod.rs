@@ -16,13 +16,15 @@
 //! it needs back. The runtime (`runtime/`) drives it together with the reactor and the timers.
 //!
 //! Reading order: `id.rs`, `join_error.rs`, `cell.rs`, `waker.rs`, `run_queue.rs`,
-//! `scheduler.rs` (with `blocked_loop.rs` and `traced.rs`), `join_handle.rs`, `yield_now.rs`.
+//! `scheduler.rs` (with `blocked_loop.rs`, `lag_sampler.rs` and `traced.rs`), `join_handle.rs`,
+//! `yield_now.rs`.
 
 mod blocked_loop;
 pub(crate) mod cell;
 mod id;
 mod join_error;
 mod join_handle;
+pub(crate) mod lag_sampler;
 mod run_queue;
 pub(crate) mod scheduler;
 mod traced;

@@ -25,6 +25,7 @@ use slab::Slab;
 
 use super::blocked_loop::BlockedLoopDetector;
 use super::cell::{RunResult, Task, TaskCell, TaskMeta};
+use super::lag_sampler::LagSampler;
 use super::run_queue::{Notified, RunQueue};
 use super::traced;
 use super::waker::Inbox;
@@ -53,6 +54,8 @@ pub(crate) struct Scheduler {
     clock: LoopClock,
     /// Times every poll and names the ones that block the loop.
     detector: BlockedLoopDetector,
+    /// Loop lag, sampled whenever the clock is read precisely (`lag_sampler.rs`).
+    lag_sampler: LagSampler,
     /// Live counters behind `Runtime::stats()`.
     counters: LoopCounters,
     /// Reused buffer for remote wakes drained each turn.
@@ -76,6 +79,7 @@ impl Scheduler {
             next_seq: Cell::new(1),
             clock: LoopClock::new(LoopClock::needs_precise_polls(slow_poll_threshold)),
             detector: BlockedLoopDetector::new(slow_poll_threshold),
+            lag_sampler: LagSampler::new(Instant::now()),
             counters: LoopCounters::default(),
             remote_buf: RefCell::new(Vec::new()),
             trace,
@@ -100,6 +104,11 @@ impl Scheduler {
     /// The trace recorder, when tracing is on.
     pub(crate) fn trace(&self) -> Option<&Arc<Trace>> {
         self.trace.as_ref()
+    }
+
+    /// The loop-lag sampler, which the runtime tells about reactor waits.
+    pub(crate) fn lag_sampler(&self) -> &LagSampler {
+        &self.lag_sampler
     }
 
     /// Puts a new task in the slab and on the run queue. One allocation: the `Arc<TaskCell>`.
@@ -240,6 +249,10 @@ impl Scheduler {
         LoopCounters::bump(&self.counters.polls);
         if let Some(took) = self.clock.poll_took(start) {
             self.detector.measured(took, task, &self.counters);
+            let now = self.clock.now(); // just read: the poll crossed a kernel tick
+            let trace = self.trace.as_deref();
+            self.lag_sampler
+                .free_between(now, now, &self.counters, trace);
         }
     }
 

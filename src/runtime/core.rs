@@ -30,7 +30,6 @@ use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use super::builder::Config;
-use super::lag_sampler::LagSampler;
 use crate::executor::scheduler::Scheduler;
 use crate::executor::waker::Inbox;
 use crate::reactor::Reactor;
@@ -53,8 +52,6 @@ pub(crate) struct Core {
     polls_at_reactor_check: Cell<u64>,
     /// Reused buffer for timer wakers due this turn.
     due_buf: RefCell<Vec<Waker>>,
-    /// Measures loop lag at the end of each turn (`lag_sampler.rs`).
-    lag_sampler: LagSampler,
     /// When the loop was built: the start of `RuntimeStats::uptime`.
     started: Instant,
     /// When the last `block_on` returned (or the loop was built): the loop is not running.
@@ -89,7 +86,6 @@ impl Core {
             worker,
             polls_at_reactor_check: Cell::new(0),
             due_buf: RefCell::new(Vec::new()),
-            lag_sampler: LagSampler::new(started),
             started,
             stopped_at: Cell::new(Some(started)),
         })
@@ -103,7 +99,7 @@ impl Core {
             let parked = &self.scheduler.counters().parked;
             parked.set(parked.get() + now.saturating_duration_since(stopped));
         }
-        self.lag_sampler.restart(now);
+        self.scheduler.lag_sampler().restart(now);
     }
 
     /// `block_on` returns: the loop stops running until the next one.
@@ -200,10 +196,14 @@ impl Core {
     /// The loop waited in the reactor from `before` to `after`: idle time for the utilization,
     /// a park for the lag sampler and, when tracing, a `park` slice.
     fn note_park(&self, before: Instant, after: Instant, timeout: Option<Duration>, events: usize) {
-        let parked = &self.scheduler.counters().parked;
-        parked.set(parked.get() + (after - before));
-        self.lag_sampler.parked(before, after);
-        if let Some(trace) = self.trace() {
+        let counters = self.scheduler.counters();
+        counters
+            .parked
+            .set(counters.parked.get() + (after - before));
+        let trace = self.trace().map(|t| &**t);
+        let sampler = self.scheduler.lag_sampler();
+        sampler.free_between(before, after, counters, trace);
+        if let Some(trace) = trace {
             let events = events as u32;
             let what = What::Park { timeout, events };
             trace.loop_slice(what, Label::Static("park"), before, after);
@@ -216,13 +216,10 @@ impl Core {
         trace.counter(Counter::TasksAlive, self.scheduler.tasks_alive() as f64, at);
     }
 
-    /// Step 3 of a turn: queue remote wakes, fire due timers, and sample the loop lag.
+    /// Step 3 of a turn: queue remote wakes, then fire due timers.
     pub(crate) fn after_reactor(&self) {
         self.scheduler.take_remote_wakes();
         self.fire_timers();
-        let trace = self.trace().map(|t| &**t);
-        let counters = self.scheduler.counters();
-        self.lag_sampler.end_of_turn(self.now(), counters, trace);
     }
 
     /// Wakes every timer due by the loop clock.

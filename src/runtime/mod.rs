@@ -16,7 +16,6 @@
 pub(crate) mod builder;
 pub(crate) mod context;
 pub(crate) mod core;
-mod lag_sampler;
 #[cfg(test)]
 mod tests;
 

@@ -1,6 +1,6 @@
 //! `LatencyHistogram`: many durations in fixed memory, with percentiles to within 12.5 %.
 //!
-//! The sampled loop lag (`runtime/lag_sampler.rs`) gets a sample every 10 ms, 360 000 an hour. A
+//! The sampled loop lag (`executor/lag_sampler.rs`) gets a sample every 10 ms, 360 000 an hour. A
 //! dashboard wants its p99 and its max, per second, for the last minute. Keeping every sample is
 //! out of the question; the decade buckets of `LagHistogram` (<1 ms, <10 ms, ...) are too coarse
 //! for a p99. This is the idea behind HdrHistogram (and Node's `monitorEventLoopDelay`, which uses

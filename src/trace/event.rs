@@ -92,7 +92,7 @@ pub(crate) enum Counter {
     RunQueue,
     /// Tasks alive (in the slab), at the same moments.
     TasksAlive,
-    /// The sampled loop lag, in milliseconds (`runtime/lag_sampler.rs`).
+    /// The sampled loop lag, in milliseconds (`executor/lag_sampler.rs`).
     LoopLagMs,
 }
 

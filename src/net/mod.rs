@@ -40,6 +40,7 @@
 //! yields after 128 operations; here it runs until the socket says `WouldBlock`), a list of
 //! waiters per direction, `AsyncRead`/`AsyncWrite` traits, and DNS on its blocking pool.
 
+mod accept_backoff;
 mod poll_evented;
 mod split;
 mod tcp_listener;

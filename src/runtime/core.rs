@@ -19,7 +19,8 @@
 //!  run_ready_tasks   poll the tasks that were ready when the turn began (not the ones they wake)
 //!  poll_reactor      epoll_wait(timeout = 0 if work is ready, else time to the next timer):
 //!                    sleeps only when nothing is ready; while work is ready, the reactor is only
-//!                    peeked at, and only once per EVENT_INTERVAL polls
+//!                    peeked at, and only once per EVENT_INTERVAL polls. Paused time (tests):
+//!                    never sleeps for a timer, jumps to it when idle (auto_advance.rs)
 //!  after_reactor     move remote wakes into the run queue; fire due timers
 //! ```
 
@@ -78,9 +79,14 @@ impl Core {
         let trace = config
             .trace
             .map(|t| Arc::new(Trace::new(t.capacity, t.path)));
-        let started = Instant::now();
+        let scheduler = Scheduler::new(inbox, config.slow_poll_threshold, trace);
+        if config.start_paused {
+            scheduler.clock().pause();
+        }
+        // The loop's own clock, so that paused time (tests) gives paused uptimes too.
+        let started = scheduler.clock().read();
         Ok(Core {
-            scheduler: Rc::new(Scheduler::new(inbox, config.slow_poll_threshold, trace)),
+            scheduler: Rc::new(scheduler),
             reactor: Rc::new(reactor),
             timers: RefCell::new(Timers::default()),
             worker,
@@ -94,7 +100,7 @@ impl Core {
     /// `block_on` starts turning the loop: the time it did not run counts as idle (as time parked
     /// does, for the utilization), and the lag sampler starts afresh.
     pub(crate) fn resume(&self) {
-        let now = Instant::now();
+        let now = self.scheduler.clock().read();
         if let Some(stopped) = self.stopped_at.take() {
             let parked = &self.scheduler.counters().parked;
             parked.set(parked.get() + now.saturating_duration_since(stopped));
@@ -104,7 +110,7 @@ impl Core {
 
     /// `block_on` returns: the loop stops running until the next one.
     pub(crate) fn pause(&self) {
-        self.stopped_at.set(Some(Instant::now()));
+        self.stopped_at.set(Some(self.scheduler.clock().read()));
     }
 
     /// The executor half of the loop.
@@ -162,7 +168,8 @@ impl Core {
             return Ok(Duration::ZERO);
         }
         self.polls_at_reactor_check.set(polls);
-        let before = Instant::now();
+        let clock = self.scheduler.clock();
+        let before = clock.read();
         let timeout = if busy {
             Some(Duration::ZERO)
         } else {
@@ -171,8 +178,12 @@ impl Core {
         if let Some(trace) = self.trace() {
             self.trace_counters(trace, before);
         }
-        let report = self.reactor.park(timeout)?;
-        let after = self.scheduler.clock().refresh();
+        let report = if clock.is_paused() {
+            super::auto_advance::park_paused(self, timeout)? // paused time: never sleep for a timer
+        } else {
+            self.reactor.park(timeout)?
+        };
+        let after = clock.refresh();
         self.note_park(before, after, timeout, report.io_events);
         LoopCounters::bump(&counters.turns);
         LoopCounters::add(&counters.io_events, report.io_events as u64);
@@ -222,8 +233,8 @@ impl Core {
         self.fire_timers();
     }
 
-    /// Wakes every timer due by the loop clock.
-    fn fire_timers(&self) {
+    /// Wakes every timer due by the loop clock (also called by `time::advance` between steps).
+    pub(crate) fn fire_timers(&self) {
         let now = self.now();
         if self
             .timers
@@ -276,7 +287,7 @@ impl Core {
             worst_timer_lateness: c.worst_timer_lateness.get(),
             loop_lag: c.loop_lag.borrow().clone(),
             wake_lag: c.snapshot_lag(),
-            uptime: self.started.elapsed(),
+            uptime: (self.scheduler.clock().read()).saturating_duration_since(self.started),
             parked: c.parked.get(),
         }
     }

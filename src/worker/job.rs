@@ -26,55 +26,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
+use crate::clock::{AutoAdvanceHold, LoopClock};
 use crate::executor::JoinError;
 use crate::executor::drop_payload;
 use crate::trace::Trace;
-
-/// Where a blocking job ran.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Execution {
-    /// On a pool thread: the loop stayed free.
-    Offloaded,
-    /// On the calling thread — the event loop, blocked while the job ran.
-    Inline(InlineReason),
-}
-
-/// Why a job ran on the calling thread.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum InlineReason {
-    /// The runtime was built with the [`Inline`](super::Inline) worker.
-    Chosen,
-    /// The OS refused a new thread and the pool had none alive ([`Fallback`](super::Fallback)).
-    ThreadsRefused,
-    /// Every thread was busy, the queue was full, and the policy is `QueueFull::RunInline`.
-    QueueFull,
-}
-
-impl fmt::Display for Execution {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Execution::Offloaded => f.write_str("offloaded to a worker thread"),
-            Execution::Inline(reason) => write!(f, "inline on the loop thread ({reason})"),
-        }
-    }
-}
-
-impl InlineReason {
-    /// The reason in words, as logs, headers and traces show it.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            InlineReason::Chosen => "the Inline worker was chosen",
-            InlineReason::ThreadsRefused => "thread creation refused",
-            InlineReason::QueueFull => "queue full",
-        }
-    }
-}
-
-impl fmt::Display for InlineReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+use super::execution::InlineReason;
 
 /// Source of job ids for logs ("blocking job 7").
 static NEXT_JOB_ID: AtomicU64 = AtomicU64::new(1);
@@ -86,6 +42,9 @@ pub struct Job {
     id: u64,
     /// The closure and its result slot; `None` once run or cancelled.
     body: Option<Box<dyn JobBody>>,
+    /// Keeps a paused loop from jumping ahead while the job is in flight (`clock/paused.rs`).
+    /// A field, so that it is dropped only after `run` or the cancel delivered the result.
+    hold: Option<AutoAdvanceHold>,
     /// The runtime's trace recorder, when tracing is on: the job records its own slice, on the
     /// thread that runs it.
     trace: Option<Arc<Trace>>,
@@ -140,15 +99,20 @@ impl Job {
         let job = Job {
             id: NEXT_JOB_ID.fetch_add(1, Ordering::Relaxed),
             body: Some(Box::new(body)),
+            hold: None,
             trace: None,
         };
         (job, completion)
     }
 
-    /// The job, recording its run in `trace` (if any) as a `blocking` slice.
-    pub(crate) fn traced(mut self, trace: Option<Arc<Trace>>) -> Job {
+    /// Records the job's run in `trace` (if any) as a `blocking` slice.
+    pub(crate) fn trace_into(&mut self, trace: Option<Arc<Trace>>) {
         self.trace = trace;
-        self
+    }
+
+    /// Holds `clock`'s auto-advance back until this job has delivered its result.
+    pub(crate) fn hold_auto_advance(&mut self, clock: &LoopClock) {
+        self.hold = Some(clock.hold_auto_advance());
     }
 
     /// The job's number, as logs show it ("blocking job 7").

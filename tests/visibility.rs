@@ -279,7 +279,10 @@ fn an_idle_loop_has_no_loop_lag_is_not_woken_by_the_sampler_and_is_not_utilized(
         // 300 ms of virtual 10 ms ticks, every one inside the park: on time.
         assert_eq!(delta.loop_lag.count(), 30, "{delta:?}");
         assert_eq!(delta.loop_lag.max(), Duration::ZERO, "{delta:?}");
-        assert!(delta.turns < 5, "the sampler never wakes the loop: {delta:?}");
+        assert!(
+            delta.turns < 5,
+            "the sampler never wakes the loop: {delta:?}"
+        );
         assert!(delta.parked >= Duration::from_millis(300), "{delta:?}");
         assert!(delta.utilization() < 0.01, "{delta:?}");
     });
@@ -299,7 +302,10 @@ fn a_blocked_loop_is_fully_utilized() {
         let delta = rt.stats().since(&before);
         assert!(delta.elapsed >= Duration::from_millis(300), "{delta:?}");
         assert!(delta.utilization() > 0.99, "{delta:?}");
-        assert!(delta.loop_lag.max() >= Duration::from_millis(90), "{delta:?}");
+        assert!(
+            delta.loop_lag.max() >= Duration::from_millis(90),
+            "{delta:?}"
+        );
     });
 }
 

@@ -26,11 +26,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
+use super::execution::InlineReason;
 use crate::clock::{AutoAdvanceHold, LoopClock};
 use crate::executor::JoinError;
 use crate::executor::drop_payload;
 use crate::trace::Trace;
-use super::execution::InlineReason;
 
 /// Source of job ids for logs ("blocking job 7").
 static NEXT_JOB_ID: AtomicU64 = AtomicU64::new(1);

@@ -5,12 +5,12 @@
 #
 #   scripts/trace-picture.sh OUT.png WIDTHxHEIGHT "title" TRACE.json "panel title" [TRACE.json "panel title"]...
 #
-# The picture in docs/06 was made with:
+# The picture in docs/08 was made with:
 #   cargo run --release --example three_requests -- --trace /tmp/traces
 #   scripts/trace-picture.sh docs/images/trace-offload-vs-fallback.png 1100x420 "three requests, under the lock" \
 #       /tmp/traces/offload-lock.json "offload-lock: the calls on worker threads" \
 #       /tmp/traces/fallback.json "fallback: the calls on the loop thread (threads denied)"
-# To zoom, select and measure, open the .json files in Perfetto instead (docs/06 says how).
+# To zoom, select and measure, open the .json files in Perfetto instead (docs/08 says how).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -24,7 +24,7 @@
 //! jump. That pause is the point of the demo; the page says how old its figures are.
 //!
 //! Every number is written with evloop's small JSON writer (`evloop::json`): no serde at run time.
-//! The schema is in `docs/06-offload-and-the-fallback.md` ("The live page").
+//! The schema is in `docs/08-offload-and-the-fallback.md` ("The live page").
 
 use std::cell::RefCell;
 use std::collections::VecDeque;

@@ -8,7 +8,7 @@
 //! threads|inline|fallback` (default fallback), `--lock` / `--no-lock`, `--requests N` (3),
 //! `--work-ms MS` (1000), `--arrive-ms MS` (10: time between arrivals), `--deny-threads`,
 //! `--stats`, `--trace DIR` (a Chrome trace-event file per scenario, `DIR/offload.json`, ...: open
-//! them in Perfetto, `docs/06-offload-and-the-fallback.md`). Try also:
+//! them in Perfetto, `docs/08-offload-and-the-fallback.md`). Try also:
 //!
 //! ```text
 //! cargo run --example three_requests -- --scenario offload --worker inline   # blocking on purpose

@@ -2,7 +2,7 @@
 //!
 //! Durations are written in milliseconds as floats (`_ms`, three decimals: microseconds), counts
 //! as integers, a missing value as `null`. The schema, field by field, is in
-//! `docs/06-offload-and-the-fallback.md` ("The live page"); the tests parse what is written here.
+//! `docs/08-offload-and-the-fallback.md` ("The live page"); the tests parse what is written here.
 
 use std::time::Duration;
 

@@ -1,5 +1,5 @@
 //! The worker's stats as JSON, for a dashboard (`examples/llm_server`'s `/stats.json`), written
-//! with the crate's small writer (`json.rs`). The schema is in `docs/06-offload-and-the-fallback.md`.
+//! with the crate's small writer (`json.rs`). The schema is in `docs/08-offload-and-the-fallback.md`.
 
 use super::WorkerStats;
 use crate::json::Object;

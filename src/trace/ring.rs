@@ -84,10 +84,8 @@ impl Ring {
     fn forget_silent_threads(&mut self) {
         let events = &self.events;
         let mut first = true;
-        self.threads.retain(|(tid, _)| {
-            let keep = std::mem::take(&mut first) || events.iter().any(|e| e.tid == *tid);
-            keep
-        });
+        self.threads
+            .retain(|(tid, _)| std::mem::take(&mut first) || events.iter().any(|e| e.tid == *tid));
     }
 }
 

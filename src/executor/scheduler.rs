@@ -207,7 +207,9 @@ impl Scheduler {
             .store(false, std::sync::atomic::Ordering::Release);
         let start = self.clock.now();
         self.record_lag(start, notified.woken_at);
-        let result = self.poll_traced(Some(&*task), || task.run());
+        let traced = self.trace_poll_start();
+        let result = task.run();
+        self.trace_poll_end(traced, Some(&*task));
         self.after_poll(start, Some(&*task));
         if result == RunResult::Pending {
             self.tasks.borrow_mut()[id.slot] = Some(task);
@@ -232,13 +234,19 @@ impl Scheduler {
         }
     }
 
-    /// Runs `poll`, one poll of `task` (of the `block_on` future when `None`), and records it when
-    /// tracing is on: with tracing off, one branch that always goes the same way.
+    /// Before a poll: when tracing is on, the precise time it starts. With tracing off, `None`
+    /// after one branch that always goes the same way (and one more in `trace_poll_end`).
     #[inline]
-    pub(crate) fn poll_traced<R>(&self, task: Option<&dyn Task>, poll: impl FnOnce() -> R) -> R {
-        match &self.trace {
-            None => poll(),
-            Some(trace) => traced::poll(trace, task, poll),
+    pub(crate) fn trace_poll_start(&self) -> Option<Instant> {
+        self.trace.as_ref().map(|_| Instant::now())
+    }
+
+    /// After a poll of `task` (of the `block_on` future when `None`) that started at `start` (from
+    /// `trace_poll_start`): records it when tracing is on.
+    #[inline]
+    pub(crate) fn trace_poll_end(&self, start: Option<Instant>, task: Option<&dyn Task>) {
+        if let (Some(start), Some(trace)) = (start, &self.trace) {
+            traced::poll(trace, task, start);
         }
     }
 

@@ -1,9 +1,11 @@
 //! The scheduler's side of the trace: a slice for every poll, an instant for every wake.
 //!
-//! The scheduler holds `Option<Arc<Trace>>` and checks it once per poll (`Scheduler::poll_task`);
-//! with tracing off, that is all this file costs. With tracing on, a poll is timed with the
-//! precise clock at both ends — the loop clock's cached reading (`clock.rs`) is only good to a
-//! kernel tick, too coarse to draw a 3 µs poll — and recorded under the task's name.
+//! The scheduler holds `Option<Arc<Trace>>` and checks it before and after each poll
+//! (`Scheduler::trace_poll_start`, `Scheduler::trace_poll_end`); with tracing off, that is all
+//! this file costs. With tracing on, a poll is timed with the precise clock at both ends — the
+//! loop clock's cached reading (`clock.rs`) is only good to a kernel tick, too coarse to draw a
+//! 3 µs poll — and recorded under the task's name.
+
 
 use std::time::Instant;
 
@@ -11,10 +13,9 @@ use super::TaskId;
 use super::cell::Task;
 use crate::trace::{Label, Trace, What};
 
-/// Runs `poll` (one poll of `task`, or of the `block_on` future when `None`) and records it.
-pub(crate) fn poll<R>(trace: &Trace, task: Option<&dyn Task>, poll: impl FnOnce() -> R) -> R {
-    let start = Instant::now();
-    let result = poll();
+/// Records one poll of `task` (or of the `block_on` future when `None`), from `start` to now.
+#[cold]
+pub(crate) fn poll(trace: &Trace, task: Option<&dyn Task>, start: Instant) {
     let end = Instant::now();
     let (what, name) = match task {
         Some(task) => (
@@ -26,7 +27,6 @@ pub(crate) fn poll<R>(trace: &Trace, task: Option<&dyn Task>, poll: impl FnOnce(
         None => (What::Poll { task: None }, Label::Static("block_on")),
     };
     trace.loop_slice(what, name, start, end);
-    result
 }
 
 /// Records that task `id` was woken (`remote`: by another thread, now queued by the loop).

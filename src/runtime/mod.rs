@@ -83,7 +83,9 @@ impl Runtime {
         loop {
             if inbox.take_main_wake() {
                 let start = self.core.now();
-                let poll = scheduler.poll_traced(None, || future.as_mut().poll(&mut cx));
+                let traced = scheduler.trace_poll_start();
+                let poll = future.as_mut().poll(&mut cx);
+                scheduler.trace_poll_end(traced, None);
                 scheduler.after_poll(start, None);
                 if let Poll::Ready(output) = poll {
                     self.core.pause();

@@ -6,7 +6,6 @@
 //! loop clock's cached reading (`clock.rs`) is only good to a kernel tick, too coarse to draw a
 //! 3 µs poll — and recorded under the task's name.
 
-
 use std::time::Instant;
 
 use super::TaskId;

@@ -240,13 +240,13 @@ pub(crate) fn current_tid() -> u32 {
 }
 
 /// The kernel's id of this thread.
-#[cfg(target_os = "linux")]
+#[cfg(all(target_os = "linux", not(miri)))]
 fn os_tid() -> u32 {
     crate::sys::thread_id()
 }
 
-/// Without `gettid`: a process-unique number.
-#[cfg(not(target_os = "linux"))]
+/// Without `gettid` (or under Miri, which need not know it): a process-unique number.
+#[cfg(not(all(target_os = "linux", not(miri))))]
 fn os_tid() -> u32 {
     use std::sync::atomic::{AtomicU32, Ordering};
     static NEXT: AtomicU32 = AtomicU32::new(1);

@@ -66,6 +66,15 @@ pub fn reset_on_close(socket: &impl std::os::fd::AsRawFd) {
 /// child does the real work (what a parent must not do to itself: install seccomp, lower limits).
 /// Returns (success, stdout, stderr); kills the child and fails loudly after `deadline`.
 pub fn run_test_in_child(name: &str, env_var: &str, deadline: Duration) -> (bool, String, String) {
+    run_test_in_child_with(name, &[(env_var, "1")], deadline)
+}
+
+/// [`run_test_in_child`], with any environment variables (`EVLOOP_TRACE=path`, say).
+pub fn run_test_in_child_with(
+    name: &str,
+    env: &[(&str, &str)],
+    deadline: Duration,
+) -> (bool, String, String) {
     use std::io::Read;
     use std::process::{Command, Stdio};
     use std::time::Instant;
@@ -73,7 +82,7 @@ pub fn run_test_in_child(name: &str, env_var: &str, deadline: Duration) -> (bool
     let exe = std::env::current_exe().expect("the test binary knows its path");
     let mut child = Command::new(exe)
         .args(["--exact", name, "--nocapture", "--test-threads=1"])
-        .env(env_var, "1")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -40,6 +40,7 @@ use std::io;
 use std::net::Shutdown;
 use std::time::Duration;
 
+use evloop::io::{AsyncReadExt, AsyncWriteExt};
 use evloop::net::TcpStream;
 use evloop::time::timeout;
 
@@ -315,7 +316,7 @@ impl Connection {
             timeout: linger,
             ..
         } = self;
-        stream.shutdown(Shutdown::Write)?;
+        stream.shutdown_now(Shutdown::Write)?;
         scratch.resize(READ_CHUNK, 0);
         let mut budget = limits.max_head + limits.max_body;
         let drain = async {

@@ -66,6 +66,15 @@ pub fn reset_on_close(socket: &impl std::os::fd::AsRawFd) {
 /// child does the real work (what a parent must not do to itself: install seccomp, lower limits).
 /// Returns (success, stdout, stderr); kills the child and fails loudly after `deadline`.
 pub fn run_test_in_child(name: &str, env_var: &str, deadline: Duration) -> (bool, String, String) {
+    run_test_in_child_with(name, &[(env_var, "1")], deadline)
+}
+
+/// [`run_test_in_child`], with any environment variables (`EVLOOP_TRACE=path`, say).
+pub fn run_test_in_child_with(
+    name: &str,
+    env: &[(&str, &str)],
+    deadline: Duration,
+) -> (bool, String, String) {
     use std::io::Read;
     use std::process::{Command, Stdio};
     use std::time::Instant;
@@ -73,7 +82,7 @@ pub fn run_test_in_child(name: &str, env_var: &str, deadline: Duration) -> (bool
     let exe = std::env::current_exe().expect("the test binary knows its path");
     let mut child = Command::new(exe)
         .args(["--exact", name, "--nocapture", "--test-threads=1"])
-        .env(env_var, "1")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -102,4 +111,48 @@ pub fn run_test_in_child(name: &str, env_var: &str, deadline: Duration) -> (bool
     let out = stdout.join().expect("reader ends");
     let err = stderr.join().expect("reader ends");
     (status.success(), out, err)
+}
+
+/// Runs `test` on a thread of its own and fails if it has not finished after `deadline` of *real*
+/// time: a deadline that paused time cannot move (an `evloop::time::timeout` in a paused runtime
+/// would jump to it as soon as the loop is idle). A hung thread is left behind, named in the panic.
+/// A panic of `test` is passed on as it is, so `#[should_panic(expected = …)]` still works.
+pub fn within_real<T: Send + 'static>(
+    deadline: Duration,
+    test: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let (done, finished) = std::sync::mpsc::channel();
+    let name = std::thread::current().name().unwrap_or("test").to_string();
+    let thread = std::thread::Builder::new()
+        .name(name.clone())
+        .spawn(move || {
+            let _ = done.send(test());
+        })
+        .expect("a test thread");
+    match finished.recv_timeout(deadline) {
+        Ok(output) => {
+            thread.join().expect("finished");
+            output
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => match thread.join() {
+            Err(panic) => std::panic::resume_unwind(panic),
+            Ok(()) => unreachable!("the thread ends by sending or by panicking"),
+        },
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("{name} did not finish within {deadline:?} of real time (left running)")
+        }
+    }
+}
+
+/// `within_real(10 s)` around `evloop::test::run_paused`: a paused-time test that cannot hang.
+/// `make` builds the test's future on the test's thread (it may hold `Rc`s).
+pub fn paused<T, F>(make: impl FnOnce() -> F + Send + 'static) -> T
+where
+    T: Send + 'static,
+    F: std::future::Future<Output = T>,
+{
+    init_logging();
+    within_real(Duration::from_secs(10), move || {
+        evloop::test::run_paused(make())
+    })
 }

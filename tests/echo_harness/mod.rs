@@ -1,6 +1,6 @@
 //! An instrumented echo server for the `net` tests, and the small tools they share.
 //!
-//! The server is what `examples/echo_server.rs` does (one task per connection, a fixed 4 KiB
+//! The server is what `examples/echo_server/` does (one task per connection, a fixed 4 KiB
 //! buffer, read then write back), plus a record per connection that tests can watch: bytes moved,
 //! how many times its task was polled, whether it is waiting to write, and how it ended. Waiting
 //! for those records uses wakers ([`Counter::reach`]), never sleeps.

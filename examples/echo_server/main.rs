@@ -25,19 +25,19 @@
 //! #   inline: each transform blocks the loop; the ten clients queue behind each other, p50 ≈ 200 ms
 //! ```
 //!
-//! Memory per connection: an idle connection holds no buffer. Its task waits with
-//! `readable().await`, and only then takes a buffer (`ECHO_BUF` bytes, default 4096, like the
-//! benchmark peers) from a small pool, reads, writes the bytes back and returns the buffer. So 10 000
-//! idle connections cost their tasks and sockets, not 10 000 buffers; a connection whose client
-//! does not read its echoes keeps exactly one buffer while its task waits to write.
+//! Memory per connection: an idle connection holds no buffer. Its task (`connection.rs`) waits
+//! with `readable().await`, and only then takes a buffer (`ECHO_BUF` bytes, default 4096, like the
+//! benchmark peers) from a small pool, reads, writes the bytes back and returns the buffer. So
+//! 10 000 idle connections cost their tasks and sockets, not 10 000 buffers; a connection whose
+//! client does not read its echoes keeps exactly one buffer while its task waits to write.
 
-use std::cell::RefCell;
+mod connection;
+
 use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use evloop::io::AsyncWriteExt;
-use evloop::net::{TcpListener, TcpStream};
+use evloop::net::TcpListener;
 use evloop::{Runtime, spawn};
 
 fn main() -> io::Result<()> {
@@ -49,6 +49,7 @@ fn main() -> io::Result<()> {
         builder = builder.worker(worker);
     }
     let rt = builder.build()?;
+    connection::set_work(args.work);
     rt.block_on(serve(args))
 }
 
@@ -62,55 +63,14 @@ async fn serve(args: Args) -> io::Result<()> {
     loop {
         // `accept` itself rides out EMFILE/ENFILE (it backs off and retries); an error here means
         // the listener is broken, and then there is nothing left to serve.
-        let (stream, peer) = listener.accept().await?;
-        let work = args.work;
-        spawn(async move {
-            log::debug!("{peer}: connected");
-            match echo(stream, work).await {
-                Ok(bytes) => log::debug!("{peer}: disconnected after echoing {bytes} bytes"),
-                Err(e) => log::debug!("{peer}: connection ended with an error: {e}"),
-            }
-        });
-    }
-}
-
-/// Echoes until the client closes its side; returns the bytes echoed.
-async fn echo(stream: TcpStream, work: Option<Duration>) -> io::Result<u64> {
-    // Small messages should leave at once, not wait for the previous segment's ACK (Nagle).
-    stream.set_nodelay(true)?;
-    let mut stream = stream;
-    let mut echoed = 0;
-    loop {
-        // Wait without a buffer: this is where idle connections spend their time.
-        stream.readable().await?;
-        let mut buf = BUFFERS.with(BufferPool::take);
-        let n = match stream.try_read(&mut buf.bytes) {
-            Ok(0) => return Ok(echoed),
-            Ok(n) => n,
-            // The readiness was stale: wait for the next event.
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-            Err(e) => return Err(e),
-        };
-        if let Some(work) = work {
-            let transformed = transform(buf.bytes[..n].to_vec(), work).await?;
-            drop(buf); // do not hold a pooled buffer while the transform runs
-            stream.write_all(&transformed).await?;
-        } else {
-            stream.write_all(&buf.bytes[..n]).await?;
+        let (stream, _peer) = listener.accept().await?;
+        // Small messages should leave at once, not wait for the previous segment's ACK (Nagle).
+        // Failing that is no reason to drop the client, let alone to stop serving.
+        if let Err(e) = stream.set_nodelay(true) {
+            log::debug!("set_nodelay: {e}");
         }
-        echoed += n as u64;
+        spawn(connection::connection(stream));
     }
-}
-
-/// The blocking "transform" of `--work-ms`: sleeps (a stand-in for a slow synchronous call), then
-/// gives the bytes back unchanged, so the client can still verify every byte. It runs wherever the
-/// runtime's worker puts it: a pool thread (the loop stays free) or the loop thread (it blocks).
-async fn transform(bytes: Vec<u8>, work: Duration) -> io::Result<Vec<u8>> {
-    let handle = evloop::spawn_blocking(move || {
-        std::thread::sleep(work);
-        bytes
-    });
-    Ok(handle.await?)
 }
 
 /// Prints the one line the benchmark scripts wait for, and flushes it.
@@ -128,68 +88,6 @@ async fn print_stats(every: Duration) {
         ticks.tick().await;
         eprintln!("{}", evloop::stats());
     }
-}
-
-thread_local! {
-    /// Buffers not in use right now. One loop thread: a `RefCell`, no lock.
-    static BUFFERS: BufferPool = BufferPool::new(buffer_size());
-}
-
-/// Read buffers lent to connections only while they read and write back.
-struct BufferPool {
-    /// Size of every buffer.
-    size: usize,
-    /// Free buffers, reused most-recently-returned first (warm in the cache).
-    free: RefCell<Vec<Box<[u8]>>>,
-}
-
-/// How many free buffers the pool keeps; more are freed when returned.
-const POOL_KEEP: usize = 64;
-
-impl BufferPool {
-    /// An empty pool of `size`-byte buffers.
-    fn new(size: usize) -> BufferPool {
-        BufferPool {
-            size,
-            free: RefCell::new(Vec::new()),
-        }
-    }
-
-    /// A free buffer, or a new one when all are lent out.
-    fn take(&self) -> PooledBuf {
-        let bytes = self.free.borrow_mut().pop();
-        PooledBuf {
-            bytes: bytes.unwrap_or_else(|| vec![0; self.size].into_boxed_slice()),
-        }
-    }
-}
-
-/// A lent buffer; dropping it (also when the task errors or is dropped) gives it back.
-struct PooledBuf {
-    /// The bytes.
-    bytes: Box<[u8]>,
-}
-
-impl Drop for PooledBuf {
-    fn drop(&mut self) {
-        let bytes = std::mem::take(&mut self.bytes);
-        // `try_with`: at thread exit the pool may already be gone; then the buffer is just freed.
-        let _ = BUFFERS.try_with(|pool| {
-            let mut free = pool.free.borrow_mut();
-            if free.len() < POOL_KEEP {
-                free.push(bytes);
-            }
-        });
-    }
-}
-
-/// The buffer size: `ECHO_BUF` (as the benchmark peers read it), default 4096.
-fn buffer_size() -> usize {
-    std::env::var("ECHO_BUF")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|&n: &usize| n > 0)
-        .unwrap_or(4096)
 }
 
 /// Command line: `[ADDR] [--stats SECS] [--work-ms MS] [--worker threads|inline|fallback]`.

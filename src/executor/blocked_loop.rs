@@ -58,7 +58,7 @@ fn record_longest_poll(took: Duration, task: Option<&dyn Task>, counters: &LoopC
     counters.longest_poll.set(took);
     counters
         .longest_poll_by
-        .set(task.map(|t| t.header().id.seq));
+        .set(task.map(|t| t.header().id().seq));
 }
 
 /// The blocked-loop warning: count the slow poll and name who made it.
@@ -71,7 +71,7 @@ fn record_longest_poll(took: Duration, task: Option<&dyn Task>, counters: &LoopC
 fn report_slow_poll(took: Duration, task: Option<&dyn Task>, counters: &LoopCounters) {
     LoopCounters::bump(&counters.slow_polls);
     let who: Cow<'_, str> = match task {
-        Some(t) => format!("{} ({})", t.header().id, t.meta()).into(),
+        Some(t) => format!("{} ({})", t.header().id(), t.meta()).into(),
         None => "the block_on future".into(),
     };
     log::warn!(

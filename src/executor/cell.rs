@@ -45,7 +45,7 @@ use std::future::Future;
 use std::panic::{AssertUnwindSafe, Location, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, Waker};
 
 use super::join_error::drop_payload;
@@ -54,32 +54,76 @@ use super::{JoinError, TaskId};
 use crate::trace::Label;
 
 /// The thread-safe part of a task: what a waker needs to schedule it.
+///
+/// Its fields are laid out by hand for size (an idle server holds one task per connection, see
+/// "Memory per idle connection" in `docs/performance.md`): the id is split into its two numbers,
+/// so that the 4-byte slot and the three flags share one 8-byte word instead of four.
 pub(crate) struct Header {
-    /// The task's name in the slab and in logs.
-    pub(crate) id: TaskId,
+    /// The task's spawn number (`TaskId::seq`).
+    seq: u64,
+    /// The inbox of the loop the task belongs to: for wakes from other threads, and to tell a
+    /// local wake from a remote one (`waker.rs`).
+    pub(crate) inbox: Arc<Inbox>,
+    /// The task's slot in the slab (`TaskId::slot`).
+    slot: u32,
     /// True while the task's id sits in a run queue (or the remote queue). Only the wake that
     /// flips it false → true enqueues, so a task is never queued twice; the loop clears it just
     /// before polling, so a wake *during* the poll queues the task again.
     pub(crate) scheduled: AtomicBool,
-    /// The inbox of the loop the task belongs to: for wakes from other threads, and to tell a
-    /// local wake from a remote one (`waker.rs`).
-    pub(crate) inbox: Arc<Inbox>,
+    /// False once the `JoinHandle` was dropped (detached): the output is then dropped at once.
+    /// Only the loop thread touches it; an atomic with `Relaxed` loads and stores (plain moves, no
+    /// read-modify-write) only because it lives here, in the thread-safe part, to share its word.
+    join_interest: AtomicBool,
+    /// Set by `JoinHandle::abort`; the next time the loop picks the task it cancels it. Loop
+    /// thread only, like `join_interest`.
+    cancel_requested: AtomicBool,
+}
+
+impl Header {
+    /// The task's name in the slab and in logs.
+    pub(crate) fn id(&self) -> TaskId {
+        TaskId {
+            slot: self.slot as usize,
+            seq: self.seq,
+        }
+    }
+
+    /// See `join_interest`.
+    pub(super) fn join_interest(&self) -> bool {
+        self.join_interest.load(Ordering::Relaxed)
+    }
+
+    /// The `JoinHandle` is gone.
+    pub(super) fn lose_join_interest(&self) {
+        self.join_interest.store(false, Ordering::Relaxed);
+    }
+
+    /// See `cancel_requested`.
+    pub(super) fn cancel_requested(&self) -> bool {
+        self.cancel_requested.load(Ordering::Relaxed)
+    }
+
+    /// `JoinHandle::abort` was called.
+    pub(super) fn request_cancel(&self) {
+        self.cancel_requested.store(true, Ordering::Relaxed);
+    }
 }
 
 /// Who a task is, for logs and traces: a name given at spawn, or where it was spawned.
 pub(crate) struct TaskMeta {
-    /// The name given with `spawn_named`, if any: a `Label`, so that a trace can name every poll
-    /// of the task without copying the text (`trace/event.rs`).
-    pub(crate) name: Option<Label>,
     /// The `spawn` call site, captured with `#[track_caller]`.
     pub(crate) location: &'static Location<'static>,
+    /// The name given with `spawn_named`, if any: a `Label`, so that a trace can name every poll
+    /// of the task without copying the text (`trace/event.rs`). Boxed: 8 bytes in every task
+    /// instead of 24, for the few tasks that have a name.
+    pub(crate) name: Option<Box<Label>>,
 }
 
 impl TaskMeta {
     /// The task's name for a trace: its own, or where it was spawned.
     pub(crate) fn label(&self) -> Label {
         match &self.name {
-            Some(name) => name.clone(),
+            Some(name) => Label::clone(name),
             None => Label::Location(self.location),
         }
     }
@@ -120,10 +164,6 @@ pub(crate) struct TaskCell<F: Future> {
     pub(super) stage: RefCell<Stage<F>>,
     /// The waker of the task awaiting the `JoinHandle`, woken when this task finishes.
     pub(super) join_waker: Cell<Option<Waker>>,
-    /// False once the `JoinHandle` was dropped (detached): the output is then dropped at once.
-    pub(super) join_interest: Cell<bool>,
-    /// Set by `JoinHandle::abort`; the next time the loop picks the task it cancels it.
-    pub(super) cancel_requested: Cell<bool>,
     /// The waker lent to every poll (see the module docs); `None` once the task has finished.
     own_waker: Cell<Option<Waker>>,
 }
@@ -160,15 +200,16 @@ impl<F: Future + 'static> TaskCell<F> {
     pub(crate) fn new(id: TaskId, inbox: Arc<Inbox>, future: F, meta: TaskMeta) -> Arc<Self> {
         let task = Arc::new(TaskCell {
             header: Header {
-                id,
-                scheduled: AtomicBool::new(true),
+                seq: id.seq,
                 inbox,
+                slot: u32::try_from(id.slot).expect("fewer than 2^32 tasks alive at once"),
+                scheduled: AtomicBool::new(true),
+                join_interest: AtomicBool::new(true),
+                cancel_requested: AtomicBool::new(false),
             },
             meta,
             stage: RefCell::new(Stage::Running(future)),
             join_waker: Cell::new(None),
-            join_interest: Cell::new(true),
-            cancel_requested: Cell::new(false),
             own_waker: Cell::new(None),
         });
         task.own_waker.set(Some(Waker::from(Arc::clone(&task))));
@@ -210,10 +251,10 @@ impl<F: Future + 'static> TaskCell<F> {
         if let Err(payload) = catch_unwind(AssertUnwindSafe(|| {
             *self.stage.borrow_mut() = Stage::Consumed
         })) {
-            log::warn!("{} ({}): destructor panicked", self.header.id, self.meta);
+            log::warn!("{} ({}): destructor panicked", self.header.id(), self.meta);
             drop_payload(payload);
         }
-        if self.join_interest.get() {
+        if self.header.join_interest() {
             *self.stage.borrow_mut() = Stage::Finished(result);
             if let Some(waker) = self.join_waker.take() {
                 waker.wake();
@@ -221,7 +262,7 @@ impl<F: Future + 'static> TaskCell<F> {
         } else if let Err(payload) = catch_unwind(AssertUnwindSafe(|| drop(result))) {
             log::warn!(
                 "{} ({}): output destructor panicked",
-                self.header.id,
+                self.header.id(),
                 self.meta
             );
             drop_payload(payload);
@@ -239,7 +280,7 @@ impl<F: Future + 'static> Task for TaskCell<F> {
     }
 
     fn run(&self) -> RunResult {
-        if self.cancel_requested.get() {
+        if self.header.cancel_requested() {
             self.finish(Err(JoinError::cancelled()));
             return RunResult::Cancelled;
         }
@@ -278,6 +319,30 @@ mod tests {
             location: Location::caller(),
         };
         TaskCell::new(id, Arc::new(Inbox::new(interrupt)), future, meta)
+    }
+
+    /// A future of 48 bytes, the size of `examples/echo_server`'s idle connection task.
+    struct FortyEightBytes([u64; 6]);
+
+    impl Future for FortyEightBytes {
+        type Output = ();
+        fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+            Poll::Pending
+        }
+    }
+
+    #[test]
+    fn issue_18_a_task_costs_88_bytes_beyond_its_future() {
+        // Header 24 (id split in two, flags in its padding), meta 16, the stage's borrow flag and
+        // tag 16, the join waker 16, the own waker 16. `Arc` adds its two counts (16) and malloc
+        // its 8-byte header, rounded up to 16: a 48-byte future is a 160-byte allocation.
+        // `docs/performance.md` ("Memory per idle connection") has the whole budget.
+        assert_eq!(std::mem::size_of::<Header>(), 24);
+        assert_eq!(std::mem::size_of::<TaskMeta>(), 16);
+        let overhead = std::mem::size_of::<TaskCell<FortyEightBytes>>() - 48;
+        assert!(overhead <= 88, "a task's overhead grew to {overhead} bytes");
+        // The scheduler's slab holds a fat `Arc` per task (plus the slab's own 8-byte tag).
+        assert_eq!(std::mem::size_of::<Option<Arc<dyn Task>>>(), 16);
     }
 
     #[test]

@@ -91,7 +91,7 @@ pub(crate) trait JoinTarget<T> {
 
 impl<F: Future + 'static> JoinTarget<F::Output> for TaskCell<F> {
     fn id(&self) -> TaskId {
-        self.header.id
+        self.header.id()
     }
 
     fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<F::Output, JoinError>> {
@@ -118,7 +118,7 @@ impl<F: Future + 'static> JoinTarget<F::Output> for TaskCell<F> {
 
     fn abort(&self) {
         if !self.is_finished() {
-            self.cancel_requested.set(true);
+            self.header.request_cancel();
             self.header.schedule();
         }
     }
@@ -131,7 +131,7 @@ impl<F: Future + 'static> JoinTarget<F::Output> for TaskCell<F> {
     }
 
     fn detach(&self) {
-        self.join_interest.set(false);
+        self.header.lose_join_interest();
         self.join_waker.set(None);
         if let Ok(mut stage) = self.stage.try_borrow_mut()
             && matches!(&mut *stage, Stage::Finished(_))

@@ -83,8 +83,8 @@ where
     F::Output: 'static,
 {
     let meta = TaskMeta {
-        name: name.map(Label::from),
         location,
+        name: name.map(|name| Box::new(Label::from(name))),
     };
     Scheduler::with_current(|scheduler| scheduler.spawn(future, meta)).unwrap_or_else(|| {
         panic!(

@@ -196,7 +196,7 @@ impl Scheduler {
         let id = notified.id;
         // Stale-id check: the slot must hold the task with the same spawn number (id.rs).
         let task = match self.tasks.borrow_mut().get_mut(id.slot) {
-            Some(slot) if slot.as_ref().is_some_and(|t| t.header().id.seq == id.seq) => {
+            Some(slot) if slot.as_ref().is_some_and(|t| t.header().id().seq == id.seq) => {
                 slot.take().expect("just checked")
             }
             _ => return false,
@@ -266,7 +266,7 @@ impl Scheduler {
 
     /// Bookkeeping after a task ended: free its slot, count it, log it.
     fn finish_task(&self, task: Arc<dyn Task>, result: RunResult) {
-        let id = task.header().id;
+        let id = task.header().id();
         self.tasks.borrow_mut().remove(id.slot); // the slot is empty: its task was lent to the poll
         let counter = match result {
             RunResult::Completed => &self.counters.completed,

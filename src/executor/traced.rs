@@ -19,7 +19,7 @@ pub(crate) fn poll(trace: &Trace, task: Option<&dyn Task>, start: Instant) {
     let (what, name) = match task {
         Some(task) => (
             What::Poll {
-                task: Some(task.header().id.seq),
+                task: Some(task.header().id().seq),
             },
             task.meta().label(),
         ),

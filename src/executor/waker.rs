@@ -149,8 +149,9 @@ impl Header {
         if self.scheduled.swap(true, Ordering::AcqRel) {
             return; // already queued: one poll will see all the wakes
         }
-        if !Scheduler::schedule_if_current(&self.inbox, self.id) {
-            self.inbox.push_remote(self.id);
+        let id = self.id();
+        if !Scheduler::schedule_if_current(&self.inbox, id) {
+            self.inbox.push_remote(id);
         }
     }
 }

@@ -322,7 +322,7 @@ mod tests {
     }
 
     /// A future of 48 bytes, the size of `examples/echo_server`'s idle connection task.
-    struct FortyEightBytes([u64; 6]);
+    struct FortyEightBytes(#[allow(dead_code)] [u64; 6]);
 
     impl Future for FortyEightBytes {
         type Output = ();

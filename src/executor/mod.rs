@@ -16,10 +16,12 @@
 //! it needs back. The runtime (`runtime/`) drives it together with the reactor and the timers.
 //!
 //! Reading order: `id.rs`, `join_error.rs`, `cell.rs`, `waker.rs`, `run_queue.rs`,
-//! `scheduler.rs` (with `blocked_loop.rs`), `join_handle.rs`, `yield_now.rs`.
+//! `scheduler.rs` (with `blocked_loop.rs` and `coop.rs`, the budget each poll gets), `join_handle.rs`,
+//! `yield_now.rs`.
 
 mod blocked_loop;
 pub(crate) mod cell;
+pub(crate) mod coop;
 mod id;
 mod join_error;
 mod join_handle;

@@ -24,6 +24,7 @@ use slab::Slab;
 
 use super::blocked_loop::BlockedLoopDetector;
 use super::cell::{RunResult, Task, TaskCell, TaskMeta};
+use super::coop::{self, Budget};
 use super::run_queue::{Notified, RunQueue};
 use super::waker::Inbox;
 use super::{JoinHandle, TaskId};
@@ -54,11 +55,18 @@ pub(crate) struct Scheduler {
     counters: LoopCounters,
     /// Reused buffer for remote wakes drained each turn.
     remote_buf: RefCell<Vec<TaskId>>,
+    /// The operations each poll may complete before it must yield (`coop.rs`).
+    budget: Budget,
 }
 
 impl Scheduler {
-    /// An empty scheduler around `inbox`; polls at least `slow_poll_threshold` long are logged.
-    pub(crate) fn new(inbox: Arc<Inbox>, slow_poll_threshold: Option<Duration>) -> Scheduler {
+    /// An empty scheduler around `inbox`; polls at least `slow_poll_threshold` long are logged,
+    /// and each poll may complete `budget` operations (`coop.rs`).
+    pub(crate) fn new(
+        inbox: Arc<Inbox>,
+        slow_poll_threshold: Option<Duration>,
+        budget: Budget,
+    ) -> Scheduler {
         Scheduler {
             tasks: RefCell::new(Slab::new()),
             run_queue: RunQueue::default(),
@@ -68,7 +76,13 @@ impl Scheduler {
             detector: BlockedLoopDetector::new(slow_poll_threshold),
             counters: LoopCounters::default(),
             remote_buf: RefCell::new(Vec::new()),
+            budget,
         }
+    }
+
+    /// The budget every poll starts with (`coop.rs`); the `block_on` future gets it too.
+    pub(crate) fn budget(&self) -> Budget {
+        self.budget
     }
 
     /// The inbox, which wakers hold.
@@ -179,7 +193,7 @@ impl Scheduler {
             .store(false, std::sync::atomic::Ordering::Release);
         let start = self.clock.now();
         self.record_lag(start, notified.woken_at);
-        let result = task.run();
+        let result = coop::with_budget(self.budget, || task.run());
         self.after_poll(start, Some(&*task));
         if result == RunResult::Pending {
             self.tasks.borrow_mut()[id.slot] = Some(task);

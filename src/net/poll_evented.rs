@@ -10,6 +10,11 @@
 //! event. On top of that, stream reads and writes clear readiness after a *short* transfer, which
 //! proves the buffer empty (or full) without one more call that would only return `WouldBlock`.
 //!
+//! Each `poll_io` and `poll_ready` that completes spends one unit of the task's cooperative
+//! budget (`executor/coop.rs`); when it is spent they return `Pending` without touching the socket,
+//! after waking the task. That, and not the reactor, is where a busy connection is made to yield:
+//! the reactor knows nothing about tasks.
+//!
 //! Nothing here allocates or re-registers: registration happens once in `new`, for both
 //! directions, and each operation costs one system call when the socket is ready.
 //!
@@ -22,6 +27,7 @@ use std::task::{Context, Poll, ready};
 use mio::Interest;
 use mio::event::Source;
 
+use crate::executor::coop;
 use crate::reactor::{Direction, Registration};
 use crate::runtime::context;
 
@@ -58,19 +64,26 @@ impl<S: Source> PollEvented<S> {
     }
 
     /// Runs the non-blocking `op` on the socket once it is ready in `dir` (see
-    /// `Registration::poll_io`).
+    /// `Registration::poll_io`), if the task's budget allows one more operation.
     pub(crate) fn poll_io<R>(
         &self,
         cx: &mut Context<'_>,
         dir: Direction,
         mut op: impl FnMut(&S) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        self.registration.poll_io(cx, dir, || op(&self.source))
+        let coop = ready!(coop::poll_proceed(cx));
+        let result = ready!(self.registration.poll_io(cx, dir, || op(&self.source)));
+        coop.made_progress();
+        Poll::Ready(result)
     }
 
-    /// `Ready` once the reactor says `dir` may make progress (nothing is read or written).
+    /// `Ready` once the reactor says `dir` may make progress (nothing is read or written). Costs
+    /// one unit of budget: `readable().await` + `try_read` in a loop is an operation loop too.
     pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<()> {
-        self.registration.poll_ready(cx, dir)
+        let coop = ready!(coop::poll_proceed(cx));
+        ready!(self.registration.poll_ready(cx, dir));
+        coop.made_progress();
+        Poll::Ready(())
     }
 
     /// Runs `op` once, now, whatever the slot says; a `WouldBlock` clears readiness so that the

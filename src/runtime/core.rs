@@ -30,6 +30,7 @@ use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use super::builder::Config;
+use crate::executor::coop::{self, Budget};
 use crate::executor::scheduler::Scheduler;
 use crate::executor::waker::Inbox;
 use crate::reactor::Reactor;
@@ -71,7 +72,11 @@ impl Core {
         let (reactor, bell) = Reactor::new(config.event_capacity)?;
         let inbox = Arc::new(Inbox::new(bell));
         Ok(Core {
-            scheduler: Rc::new(Scheduler::new(inbox, config.slow_poll_threshold)),
+            scheduler: Rc::new(Scheduler::new(
+                inbox,
+                config.slow_poll_threshold,
+                Budget::new(config.coop_budget),
+            )),
             reactor: Rc::new(reactor),
             timers: RefCell::new(Timers::default()),
             worker,
@@ -118,7 +123,10 @@ impl Core {
         let counters = self.scheduler.counters();
         let busy = self.scheduler.has_ready_work();
         let polls = counters.polls.get();
-        if busy && polls - self.polls_at_reactor_check.get() < EVENT_INTERVAL {
+        // A task that ran out of budget (`executor/coop.rs`) yielded so that others could run:
+        // look for their events now rather than after up to 61 more of its polls.
+        let yielded = coop::take_yielded();
+        if busy && !yielded && polls - self.polls_at_reactor_check.get() < EVENT_INTERVAL {
             // Tasks are waiting and I/O was checked recently: skip the syscall. Timers are still
             // checked in `after_reactor`, against the loop clock's last reading (a timer can be
             // up to one kernel tick late on a busy loop, see `clock.rs`).

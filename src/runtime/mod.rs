@@ -30,6 +30,7 @@ use std::time::Instant;
 pub use builder::Builder;
 
 use self::core::Core;
+use crate::executor::coop;
 use crate::executor::waker::MainWake;
 use crate::stats::RuntimeStats;
 use crate::worker::{Worker, WorkerStats};
@@ -80,7 +81,8 @@ impl Runtime {
         loop {
             if inbox.take_main_wake() {
                 let start = self.core.now();
-                let poll = future.as_mut().poll(&mut cx);
+                // The `block_on` future gets a budget too: it may be the one reading a busy socket.
+                let poll = coop::with_budget(scheduler.budget(), || future.as_mut().poll(&mut cx));
                 scheduler.after_poll(start, None);
                 if let Poll::Ready(output) = poll {
                     return output;

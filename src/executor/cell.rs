@@ -313,10 +313,19 @@ impl<F: Future + 'static> JoinTarget<F::Output> for TaskCell<F> {
         if let Ok(mut stage) = self.stage.try_borrow_mut()
             && matches!(&mut *stage, Stage::Finished(_))
         {
-            // Keep the promise: the output is dropped here, on the loop thread.
+            // Keep the promise: the output is dropped here, on the loop thread. Its destructor
+            // (or a panic payload's) may panic; the caller only dropped a handle, so the panic is
+            // contained and logged, as `finish` does for the output of a detached task.
             let output = std::mem::replace(&mut *stage, Stage::Consumed);
             drop(stage);
-            drop(output);
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| drop(output))) {
+                log::warn!(
+                    "{} ({}): output destructor panicked when its JoinHandle was dropped",
+                    self.header.id,
+                    self.meta
+                );
+                drop_payload(payload);
+            }
         }
     }
 }

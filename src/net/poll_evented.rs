@@ -72,7 +72,9 @@ impl<S: Source> PollEvented<S> {
         mut op: impl FnMut(&S) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
         let coop = ready!(coop::poll_proceed(cx));
-        let result = ready!(self.registration.poll_io(cx, dir, || op(&self.source)));
+        let Poll::Ready(result) = self.registration.poll_io(cx, dir, || op(&self.source)) else {
+            return self.wait();
+        };
         coop.made_progress();
         Poll::Ready(result)
     }
@@ -81,9 +83,45 @@ impl<S: Source> PollEvented<S> {
     /// one unit of budget: `readable().await` + `try_read` in a loop is an operation loop too.
     pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<()> {
         let coop = ready!(coop::poll_proceed(cx));
-        ready!(self.registration.poll_ready(cx, dir));
+        if self.registration.poll_ready(cx, dir).is_pending() {
+            return self.wait();
+        }
         coop.made_progress();
         Poll::Ready(())
+    }
+
+    /// `Pending`: the task now waits for this socket's reactor to wake it — after checking that
+    /// the reactor is the one of the loop running the task.
+    ///
+    /// A socket belongs to the runtime that created it. Awaited on another runtime's loop (or on
+    /// none), it would leave its waker with a reactor that nobody polls: a wait that never ends,
+    /// and nothing to say why. So it panics and names the mistake. The check is made only here,
+    /// on the way to waiting, where the hang would begin: an operation that completes at once
+    /// needs no reactor, and the hot path (data already there) pays nothing.
+    fn wait<T>(&self) -> Poll<T> {
+        match context::with_core(|core| self.registration.is_in(core.reactor())) {
+            Some(true) => Poll::Pending,
+            Some(false) => panic!(
+                "this {} (token {}) was created on another evloop runtime and awaited on this \
+                 one: only the runtime that created a socket watches it, so this wait would never \
+                 end. Create sockets inside the runtime that uses them",
+                self.kind(),
+                self.token()
+            ),
+            None => panic!(
+                "this {} (token {}) was awaited outside the evloop runtime that created it: only \
+                 that runtime's loop watches it, so this wait would never end. Await it inside \
+                 that runtime's `block_on`",
+                self.kind(),
+                self.token()
+            ),
+        }
+    }
+
+    /// The socket type's short name (`TcpStream`), for messages.
+    fn kind(&self) -> &'static str {
+        let full = std::any::type_name::<S>();
+        full.rsplit("::").next().unwrap_or(full)
     }
 
     /// Runs `op` once, now, whatever the slot says; a `WouldBlock` clears readiness so that the

@@ -15,8 +15,9 @@
 //!
 //! ## Reading in one task, writing in another
 //!
-//! `read` and `write` take `&mut self`, so one `TcpStream` has one reader and one writer at a time
-//! — the reactor keeps exactly one waker per direction. To read and write concurrently, split it:
+//! `read` and `write` take `&mut self`, so one `TcpStream` has one reader and one writer at a time.
+//! (The reactor itself would wake any number of waiters per direction: `readable()` takes `&self`,
+//! and two tasks may await it on a shared stream.) To read and write concurrently, split it:
 //! [`TcpStream::split`] borrows (both halves in one task, e.g. polled together), and
 //! [`TcpStream::into_split`] gives two owned halves for two tasks, sharing the stream in an `Rc`
 //! (one thread: no atomics needed). See `split.rs`.

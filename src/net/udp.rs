@@ -5,11 +5,10 @@
 //! expect). A datagram shorter than the buffer says nothing about whether another one is queued,
 //! so, unlike TCP reads, readiness is cleared only by `WouldBlock`.
 //!
-//! The methods take `&self`, so an `Rc<UdpSocket>` can be shared by a task that receives and a
-//! task that sends. The reactor keeps one waker per direction, though: two tasks *receiving* (or
-//! two sending) at the same time on one socket is not supported — the second one's wake-up
-//! replaces the first one's, and the first waits until it is polled for another reason. tokio
-//! keeps a list of waiters per direction instead.
+//! The methods take `&self`, so an `Rc<UdpSocket>` can be shared by tasks that receive and tasks
+//! that send. Several tasks may receive at the same time: the reactor keeps every waiter of a
+//! direction and wakes them all when a datagram arrives; one gets it, the others find
+//! `WouldBlock` and wait for the next.
 
 use std::future::poll_fn;
 use std::io;

@@ -12,7 +12,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use super::{Sleep, sleep_until};
+use super::{Sleep, deadline_after, far_future, sleep_until};
 
 /// Ticks now, then every `period`.
 ///
@@ -60,15 +60,23 @@ impl Interval {
     }
 
     /// The first grid point after `scheduled` that is still in the future at `now`.
+    ///
+    /// Saturating, as `sleep` is: a grid point past what an `Instant` can hold (a period of
+    /// `Duration::MAX`, say) is "practically never", ~30 years from now, not an overflow panic.
     fn next_after(&self, scheduled: Instant, now: Instant) -> Instant {
-        let next = scheduled + self.period;
+        let next = deadline_after(scheduled, self.period);
         if next > now {
             return next;
         }
         // Skip the missed grid points: jump by whole periods past `now`.
         let behind = now.duration_since(scheduled).as_nanos();
         let periods = behind / self.period.as_nanos() + 1;
-        scheduled + self.period * u32::try_from(periods).unwrap_or(u32::MAX)
+        let jump = periods
+            .checked_mul(self.period.as_nanos())
+            .and_then(|nanos| u64::try_from(nanos).ok())
+            .map(Duration::from_nanos);
+        jump.and_then(|jump| scheduled.checked_add(jump))
+            .unwrap_or_else(far_future)
     }
 
     /// The period.
@@ -97,5 +105,16 @@ mod tests {
             iv.next_after(t0, t0 + Duration::from_millis(35)),
             t0 + Duration::from_millis(40)
         );
+    }
+
+    #[test]
+    fn a_grid_point_past_what_an_instant_holds_saturates() {
+        let t0 = Instant::now();
+        let forever = interval_at(t0, Duration::MAX);
+        assert!(forever.next_after(t0, t0) > t0 + Duration::from_secs(86_400 * 365 * 29));
+        // A tiny period far behind: more periods than a u32 counts, still a point after `now`.
+        let fine = interval_at(t0, Duration::from_nanos(1));
+        let now = t0 + Duration::from_secs(10);
+        assert_eq!(fine.next_after(t0, now), now + Duration::from_nanos(1));
     }
 }

@@ -14,5 +14,6 @@ mod timeout;
 
 pub use interval::{Interval, interval, interval_at};
 pub use sleep::{Sleep, sleep, sleep_until};
+use sleep::{deadline_after, far_future};
 pub use std::time::Instant;
 pub use timeout::{Elapsed, Timeout, timeout};

@@ -27,8 +27,8 @@
 //! target/release/examples/starvation 127.0.0.1:7878 --secs 3
 //! ```
 //!
-//! `pings` counts echoes received within the run (`--secs`, default 3); `unfinished` pings were
-//! still waiting for their echo at the end. The client is plain std threads and blocking sockets,
+//! `pings` counts the pings sent within the run (`--secs`, default 3) whose echo came back;
+//! `unfinished` pings were still waiting for theirs half a second after the end. The client is plain std threads and blocking sockets,
 //! so it is never starved itself. Everything stays on 127.0.0.1.
 
 use std::io::{self, Read, Write};
@@ -129,8 +129,12 @@ fn start_streamer(
     Ok(vec![sender, receiver])
 }
 
+/// How long after the run a ping sent just before its end may still come back and count.
+const GRACE: Duration = Duration::from_millis(500);
+
 /// One pinger: a ping every 5 ms (or at once, when the last one came back late) until the
-/// deadline. Returns the round-trip times and how many pings were left unanswered (0 or 1).
+/// deadline. Returns the round-trip times and how many pings were left unanswered (0 or 1): a
+/// ping still without its echo `GRACE` after the deadline.
 fn ping(addr: SocketAddr, deadline: Instant) -> io::Result<(Vec<Duration>, usize)> {
     let mut stream = TcpStream::connect(addr)?;
     stream.set_nodelay(true)?;
@@ -140,27 +144,24 @@ fn ping(addr: SocketAddr, deadline: Instant) -> io::Result<(Vec<Duration>, usize
         thread::sleep(next.saturating_duration_since(Instant::now()));
         let sent = Instant::now();
         stream.write_all(&[0xa5; PING_SIZE])?;
-        // Wait for the echo no longer than the run lasts: a starved ping is "unfinished".
-        let left = deadline
-            .saturating_duration_since(sent)
-            .max(Duration::from_millis(1));
-        stream.set_read_timeout(Some(left))?;
+        let left = (deadline + GRACE).saturating_duration_since(sent);
+        stream.set_read_timeout(Some(left.max(Duration::from_millis(1))))?;
         match stream.read_exact(&mut echo) {
-            Ok(()) if Instant::now() <= deadline => latencies.push(sent.elapsed()),
-            Ok(()) => return Ok((latencies, 1)),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                return Ok((latencies, 1));
-            }
+            Ok(()) => latencies.push(sent.elapsed()),
+            Err(e) if is_timeout(&e) => return Ok((latencies, 1)),
             Err(e) => return Err(e),
         }
         next = (sent + PING_EVERY).max(Instant::now());
     }
     Ok((latencies, 0))
+}
+
+/// True for the error a read timeout gives (`WouldBlock` on Linux).
+fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
 }
 
 /// Starts an evloop echo server with `budget` on its own thread; returns its address.

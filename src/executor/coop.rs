@@ -10,15 +10,19 @@
 //! So each poll gets a **budget** of resource operations — 128, tokio's number. The scheduler sets
 //! it before it polls a task (`Scheduler::run_task`) or the `block_on` future; every operation
 //! that completes (a socket read, write, accept or readiness wait in `net`, a channel receive in
-//! `sync`) spends one unit. When the budget is spent, the next operation does not run: it wakes
-//! its own task and returns `Pending`, as if the resource had said "not now". The task goes to the
-//! back of the run queue, and the loop checks the reactor before it polls the task again.
+//! `sync`) spends one unit. When the budget is spent, the next operation does not run: it returns
+//! `Pending`, as if the resource had said "not now", and leaves the task's waker on a *deferred*
+//! list instead of with the resource. The loop then asks the reactor for events at once (without
+//! sleeping: this task is ready), wakes whoever the events and the timers concern, and only then
+//! wakes the deferred tasks, so the one that yielded goes to the very back of the run queue,
+//! behind the tasks it kept waiting (tokio defers the same way).
 //!
 //! ```text
 //!  run_task: budget = 128 ─► poll ─► read ─► 127 ─► write ─► 126 ─► ... ─► 0
 //!                                                                          │
-//!            next operation: wake own task, Pending (nothing read) ◄───────┘
-//!  the loop: other ready tasks, then the reactor (events for everyone), then this task again
+//!        next operation: Pending, nothing read; waker → deferred list ◄────┘
+//!  the loop: other ready tasks ─► reactor (timeout 0) + timers: wake their tasks
+//!            ─► wake the deferred ─► next turn: the others first, then this task again
 //! ```
 //!
 //! An operation that returns `Pending` for its own reasons gives its unit back
@@ -33,8 +37,8 @@
 //! The reactor never sees the budget: it is spent by the callers of `Registration`
 //! (`net/poll_evented.rs`), so the reactor stays a pure wrapper of `mio::Poll`.
 
-use std::cell::Cell;
-use std::task::{Context, Poll};
+use std::cell::{Cell, RefCell};
+use std::task::{Context, Poll, Waker};
 
 /// Operations per poll unless the runtime is built with another budget (tokio's value).
 pub(crate) const DEFAULT_BUDGET: u32 = 128;
@@ -54,24 +58,16 @@ impl Budget {
     }
 }
 
-/// The budget of the poll running on this thread, and whether one ran out since the loop last
-/// asked.
-struct CoopState {
-    /// What the future being polled may still spend.
-    budget: Cell<Budget>,
-    /// Set when an operation was refused for lack of budget; cleared by [`take_yielded`].
-    yielded: Cell<bool>,
-}
-
 thread_local! {
-    /// One per thread: a thread runs at most one poll at a time. Const-initialised and without a
-    /// destructor, so reading it is a plain thread-local load.
-    static COOP: CoopState = const {
-        CoopState {
-            budget: Cell::new(Budget::UNCONSTRAINED),
-            yielded: Cell::new(false),
-        }
-    };
+    /// What the future being polled on this thread may still spend (a thread runs one poll at a
+    /// time). Const-initialised and without a destructor, so using it is a plain thread-local
+    /// load and store: it sits on the path of every socket operation.
+    static BUDGET: Cell<Budget> = const { Cell::new(Budget::UNCONSTRAINED) };
+
+    /// Wakers of tasks that yielded for lack of budget, to be woken after the loop's next look at
+    /// the reactor ([`wake_deferred`]). Kept apart from `BUDGET`: it has a destructor, which would
+    /// make every access to it check that the thread is not exiting.
+    static DEFERRED: RefCell<Vec<Waker>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Runs `poll` (one poll of a task or of the `block_on` future) with `budget`, then restores the
@@ -84,10 +80,10 @@ pub(crate) fn with_budget<R>(budget: Budget, poll: impl FnOnce() -> R) -> R {
     impl Drop for ResetGuard {
         #[inline]
         fn drop(&mut self) {
-            COOP.with(|coop| coop.budget.set(self.0));
+            BUDGET.set(self.0);
         }
     }
-    let _reset = ResetGuard(COOP.with(|coop| coop.budget.replace(budget)));
+    let _reset = ResetGuard(BUDGET.replace(budget));
     poll()
 }
 
@@ -95,40 +91,63 @@ pub(crate) fn with_budget<R>(budget: Budget, poll: impl FnOnce() -> R) -> R {
 ///
 /// `Ready(guard)`: go ahead; call [`RestoreOnPending::made_progress`] once the operation has
 /// completed, or drop the guard on `Pending` and the unit is given back. `Pending`: the budget is
-/// spent; the task has already been woken, so returning `Pending` now sends it to the back of the
-/// run queue instead of parking it.
+/// spent; the task's waker is already on the deferred list, so returning `Pending` now sends the
+/// task to the back of the run queue instead of parking it.
 #[inline]
 pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<RestoreOnPending> {
-    COOP.with(|coop| {
-        let before = coop.budget.get();
-        match before.0 {
-            None => Poll::Ready(RestoreOnPending(Cell::new(None))),
-            Some(0) => {
-                spent(coop, cx);
-                Poll::Pending
-            }
-            Some(units) => {
-                coop.budget.set(Budget(Some(units - 1)));
-                Poll::Ready(RestoreOnPending(Cell::new(Some(before))))
-            }
+    let before = BUDGET.get();
+    match before.0 {
+        None => Poll::Ready(RestoreOnPending(Cell::new(None))),
+        Some(0) => {
+            spent(cx);
+            Poll::Pending
         }
-    })
+        Some(units) => {
+            BUDGET.set(Budget(Some(units - 1)));
+            Poll::Ready(RestoreOnPending(Cell::new(Some(before))))
+        }
+    }
 }
 
-/// The budget ran out: wake the task (it is ready, only out of turn) and tell the loop.
+/// The budget ran out: the task is ready, only out of turn; have it woken after the reactor.
 #[cold]
-fn spent(coop: &CoopState, cx: &mut Context<'_>) {
+fn spent(cx: &mut Context<'_>) {
     log::trace!("budget spent: the task yields");
-    coop.yielded.set(true);
-    cx.waker().wake_by_ref();
+    let waker = cx.waker().clone(); // cloned outside the borrow: a waker may be anyone's
+    // Fails only while the thread is exiting, when nobody will poll again: the waker is dropped.
+    let _ = DEFERRED.try_with(|deferred| deferred.borrow_mut().push(waker));
 }
 
-/// True (and cleared) if an operation was refused for lack of budget since the last call: the
-/// loop then asks the reactor for events before polling again (`Core::poll_reactor`), so that the
-/// task that yielded does not go on starving sockets until the next regular check.
+/// True if a task yielded for lack of budget and waits to be woken: the loop must not sleep, and
+/// should look at the reactor now rather than after up to 61 more polls (`Core::poll_reactor`).
 #[inline]
-pub(crate) fn take_yielded() -> bool {
-    COOP.with(|coop| coop.yielded.replace(false))
+pub(crate) fn has_deferred() -> bool {
+    DEFERRED
+        .try_with(|deferred| !deferred.borrow().is_empty())
+        .unwrap_or(false)
+}
+
+/// Wakes the tasks that yielded for lack of budget (the loop calls it after the reactor and the
+/// timers have woken theirs). Woken with no borrow held: a waker may be anyone's.
+pub(crate) fn wake_deferred() {
+    let Ok(wakers) = DEFERRED.try_with(|deferred| std::mem::take(&mut *deferred.borrow_mut()))
+    else {
+        return;
+    };
+    if wakers.is_empty() {
+        return;
+    }
+    let mut wakers = wakers;
+    for waker in wakers.drain(..) {
+        waker.wake();
+    }
+    // Give the emptied buffer back so the next yield does not allocate (unless one came meanwhile).
+    let _ = DEFERRED.try_with(|deferred| {
+        let mut deferred = deferred.borrow_mut();
+        if deferred.is_empty() {
+            *deferred = wakers;
+        }
+    });
 }
 
 /// Gives the unit taken by [`poll_proceed`] back unless the operation made progress.
@@ -147,7 +166,7 @@ impl Drop for RestoreOnPending {
     #[inline]
     fn drop(&mut self) {
         if let Some(before) = self.0.get() {
-            COOP.with(|coop| coop.budget.set(before));
+            BUDGET.set(before);
         }
     }
 }
@@ -179,7 +198,7 @@ mod tests {
     }
 
     #[test]
-    fn a_spent_budget_refuses_the_next_operation_and_wakes_the_task() {
+    fn a_spent_budget_refuses_the_next_operation_and_defers_the_wake() {
         let wakes = Arc::new(CountingWake(AtomicUsize::new(0)));
         let waker = Waker::from(wakes.clone());
         let mut cx = Context::from_waker(&waker);
@@ -187,9 +206,15 @@ mod tests {
             (0..5).filter(|_| operation(&mut cx)).count()
         });
         assert_eq!(allowed, 3);
-        assert_eq!(wakes.0.load(Ordering::SeqCst), 2, "each refusal wakes");
-        assert!(take_yielded(), "the loop is told");
-        assert!(!take_yielded(), "once");
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 0, "not woken yet");
+        assert!(has_deferred(), "the loop is told");
+        wake_deferred();
+        assert_eq!(
+            wakes.0.load(Ordering::SeqCst),
+            2,
+            "each refusal's waker, woken once"
+        );
+        assert!(!has_deferred());
     }
 
     #[test]
@@ -205,7 +230,7 @@ mod tests {
             assert!(operation(&mut cx), "the one unit is still there");
             assert!(!operation(&mut cx));
         });
-        take_yielded();
+        wake_deferred();
     }
 
     #[test]

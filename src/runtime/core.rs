@@ -20,7 +20,8 @@
 //!  poll_reactor      epoll_wait(timeout = 0 if work is ready, else time to the next timer):
 //!                    sleeps only when nothing is ready; while work is ready, the reactor is only
 //!                    peeked at, and only once per EVENT_INTERVAL polls
-//!  after_reactor     move remote wakes into the run queue; fire due timers
+//!  after_reactor     move remote wakes into the run queue; fire due timers; wake the tasks that
+//!                    yielded for lack of budget (executor/coop.rs), behind all of those
 //! ```
 
 use std::cell::{Cell, RefCell};
@@ -121,11 +122,11 @@ impl Core {
     /// it waited.
     pub(crate) fn poll_reactor(&self) -> std::io::Result<Duration> {
         let counters = self.scheduler.counters();
-        let busy = self.scheduler.has_ready_work();
-        let polls = counters.polls.get();
         // A task that ran out of budget (`executor/coop.rs`) yielded so that others could run:
-        // look for their events now rather than after up to 61 more of its polls.
-        let yielded = coop::take_yielded();
+        // it is ready (no sleeping), and their events are looked for now, not up to 61 polls on.
+        let yielded = coop::has_deferred();
+        let busy = yielded || self.scheduler.has_ready_work();
+        let polls = counters.polls.get();
         if busy && !yielded && polls - self.polls_at_reactor_check.get() < EVENT_INTERVAL {
             // Tasks are waiting and I/O was checked recently: skip the syscall. Timers are still
             // checked in `after_reactor`, against the loop clock's last reading (a timer can be
@@ -165,10 +166,12 @@ impl Core {
         Ok(after - before)
     }
 
-    /// Step 3 of a turn: queue remote wakes, then fire due timers.
+    /// Step 3 of a turn: queue remote wakes, fire due timers, then wake the tasks that yielded
+    /// for lack of budget — last, so they run after everyone they kept waiting.
     pub(crate) fn after_reactor(&self) {
         self.scheduler.take_remote_wakes();
         self.fire_timers();
+        coop::wake_deferred();
     }
 
     /// Wakes every timer due by the loop clock.

@@ -6,6 +6,7 @@
 //!            │ poll each task that was ready at the start (run_ready_tasks)│
 //!            │ epoll_wait(timeout), unless busy           (poll_reactor)    │
 //!            │ remote wakes → run queue; fire timers      (after_reactor)   │
+//!            │ then the tasks that yielded for lack of budget (coop.rs)   │
 //!            └──────────────── until the block_on future is Ready ─────────┘
 //! ```
 //!

@@ -43,18 +43,25 @@ use std::task::{Context, Poll, Waker};
 /// Operations per poll unless the runtime is built with another budget (tokio's value).
 pub(crate) const DEFAULT_BUDGET: u32 = 128;
 
-/// How many more operations the future being polled may complete; `None`: no limit.
+/// How many more operations the future being polled may complete.
+///
+/// A plain `u32`, with `u32::MAX` for "no limit", rather than an `Option<u32>`: it is read and
+/// written on every socket operation and channel receive, and this way that is one compare and
+/// one store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Budget(Option<u32>);
+pub(crate) struct Budget(u32);
 
 impl Budget {
     /// No limit: outside any poll, or when the runtime has the budget turned off.
-    pub(crate) const UNCONSTRAINED: Budget = Budget(None);
+    pub(crate) const UNCONSTRAINED: Budget = Budget(u32::MAX);
 
     /// A budget of `units` operations per poll (at least one: a budget of zero would refuse every
     /// operation and the task could never make progress); `None` for no limit.
     pub(crate) fn new(units: Option<u32>) -> Budget {
-        Budget(units.map(|n| n.max(1)))
+        match units {
+            Some(n) => Budget(n.clamp(1, u32::MAX - 1)),
+            None => Budget::UNCONSTRAINED,
+        }
     }
 }
 
@@ -64,9 +71,13 @@ thread_local! {
     /// load and store: it sits on the path of every socket operation.
     static BUDGET: Cell<Budget> = const { Cell::new(Budget::UNCONSTRAINED) };
 
+    /// True while `DEFERRED` may hold wakers. The loop asks on every turn, and the answer is
+    /// nearly always no: a plain load of this flag answers it without touching `DEFERRED`.
+    static YIELDED: Cell<bool> = const { Cell::new(false) };
+
     /// Wakers of tasks that yielded for lack of budget, to be woken after the loop's next look at
-    /// the reactor ([`wake_deferred`]). Kept apart from `BUDGET`: it has a destructor, which would
-    /// make every access to it check that the thread is not exiting.
+    /// the reactor ([`wake_deferred`]). It has a destructor (the `Vec`), so every access checks
+    /// that the thread is not exiting: kept off the paths that run on every operation and turn.
     static DEFERRED: RefCell<Vec<Waker>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -96,17 +107,14 @@ pub(crate) fn with_budget<R>(budget: Budget, poll: impl FnOnce() -> R) -> R {
 #[inline]
 pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<RestoreOnPending> {
     let before = BUDGET.get();
-    match before.0 {
-        None => Poll::Ready(RestoreOnPending(Cell::new(None))),
-        Some(0) => {
-            spent(cx);
-            Poll::Pending
-        }
-        Some(units) => {
-            BUDGET.set(Budget(Some(units - 1)));
-            Poll::Ready(RestoreOnPending(Cell::new(Some(before))))
-        }
+    if before.0 == 0 {
+        spent(cx);
+        return Poll::Pending;
     }
+    if before != Budget::UNCONSTRAINED {
+        BUDGET.set(Budget(before.0 - 1));
+    }
+    Poll::Ready(RestoreOnPending(before))
 }
 
 /// The budget ran out: the task is ready, only out of turn; have it woken after the reactor.
@@ -115,29 +123,37 @@ fn spent(cx: &mut Context<'_>) {
     log::trace!("budget spent: the task yields");
     let waker = cx.waker().clone(); // cloned outside the borrow: a waker may be anyone's
     // Fails only while the thread is exiting, when nobody will poll again: the waker is dropped.
-    let _ = DEFERRED.try_with(|deferred| deferred.borrow_mut().push(waker));
+    if DEFERRED
+        .try_with(|deferred| deferred.borrow_mut().push(waker))
+        .is_ok()
+    {
+        YIELDED.set(true);
+    }
 }
 
 /// True if a task yielded for lack of budget and waits to be woken: the loop must not sleep, and
 /// should look at the reactor now rather than after up to 61 more polls (`Core::poll_reactor`).
 #[inline]
 pub(crate) fn has_deferred() -> bool {
-    DEFERRED
-        .try_with(|deferred| !deferred.borrow().is_empty())
-        .unwrap_or(false)
+    YIELDED.get()
 }
 
 /// Wakes the tasks that yielded for lack of budget (the loop calls it after the reactor and the
-/// timers have woken theirs). Woken with no borrow held: a waker may be anyone's.
+/// timers have woken theirs, on every turn: nearly always one load of `YIELDED`, nothing to do).
+#[inline]
 pub(crate) fn wake_deferred() {
-    let Ok(wakers) = DEFERRED.try_with(|deferred| std::mem::take(&mut *deferred.borrow_mut()))
+    if YIELDED.replace(false) {
+        wake_deferred_now();
+    }
+}
+
+/// The rare part of [`wake_deferred`]. Woken with no borrow held: a waker may be anyone's.
+#[cold]
+fn wake_deferred_now() {
+    let Ok(mut wakers) = DEFERRED.try_with(|deferred| std::mem::take(&mut *deferred.borrow_mut()))
     else {
         return;
     };
-    if wakers.is_empty() {
-        return;
-    }
-    let mut wakers = wakers;
     for waker in wakers.drain(..) {
         waker.wake();
     }
@@ -152,22 +168,21 @@ pub(crate) fn wake_deferred() {
 
 /// Gives the unit taken by [`poll_proceed`] back unless the operation made progress.
 #[must_use = "drop it on Pending, call made_progress() on Ready"]
-pub(crate) struct RestoreOnPending(Cell<Option<Budget>>);
+pub(crate) struct RestoreOnPending(Budget);
 
 impl RestoreOnPending {
-    /// The operation completed: the unit stays spent.
+    /// The operation completed: the unit stays spent. (Forgetting the guard skips its `Drop`,
+    /// which would give the unit back; it owns nothing else, so nothing leaks.)
     #[inline]
-    pub(crate) fn made_progress(&self) {
-        self.0.set(None);
+    pub(crate) fn made_progress(self) {
+        std::mem::forget(self);
     }
 }
 
 impl Drop for RestoreOnPending {
     #[inline]
     fn drop(&mut self) {
-        if let Some(before) = self.0.get() {
-            BUDGET.set(before);
-        }
+        BUDGET.set(self.0);
     }
 }
 

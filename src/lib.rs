@@ -20,8 +20,8 @@
 //! | 3. tasks | `executor/` | a spawned future, its waker (local or remote), the run queue, `spawn` |
 //! | 4. blocking work | [`worker`] | offload to a thread pool, or run inline when threads are refused |
 //! | 5. the loop | [`runtime`] | `block_on`: one turn at a time, over the layers below |
-//! | 6. what users call | [`task`], [`time`], [`sync`] | tokio's names, found through the current runtime |
-//! | 7. sockets | [`net`] | `TcpListener`, `TcpStream`, `UdpSocket` on the reactor |
+//! | 6. what users call | [`task`], [`time`], [`sync`], [`macros`] | tokio's names, found through the current runtime; `select!`, `join!`, `try_join!` |
+//! | 7. sockets, and testing | [`net`], [`mod@test`] | `TcpListener`, `TcpStream`, `UdpSocket` on the reactor; paused time in one line, a mock stream |
 //!
 #![warn(clippy::undocumented_unsafe_blocks)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -43,11 +43,13 @@ pub mod worker;
 // Layer 5: the loop.
 pub mod runtime;
 // Layer 6: what users call.
+pub mod macros;
 pub mod sync;
 pub mod task;
 pub mod time;
-// Layer 7: sockets.
+// Layer 7: sockets, and a kit for testing code that runs on evloop.
 pub mod net;
+pub mod test;
 
 pub use runtime::{Builder, Runtime};
 pub use stats::{LagHistogram, RuntimeStats};

@@ -12,12 +12,13 @@
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use super::cell::JoinTarget;
-use super::{JoinError, TaskId};
+use super::cell::{Stage, Task, TaskCell};
+use super::{JoinError, TaskId, drop_payload};
 
 /// An owned permission to await (or cancel) a spawned task's output.
 pub struct JoinHandle<T> {
@@ -72,5 +73,83 @@ impl<T> fmt::Debug for JoinHandle<T> {
         f.debug_struct("JoinHandle")
             .field("id", &self.task.id())
             .finish()
+    }
+}
+
+/// What a `JoinHandle<T>` needs from its task, whatever the future type.
+pub(crate) trait JoinTarget<T> {
+    /// The task's id.
+    fn id(&self) -> TaskId;
+    /// Takes the output if the task finished, else remembers `cx`'s waker.
+    fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>>;
+    /// Asks the loop to cancel the task at its next turn.
+    fn abort(&self);
+    /// True once the task has finished (its output may already be taken).
+    fn is_finished(&self) -> bool;
+    /// The handle is going away: nobody will take the output.
+    fn detach(&self);
+}
+
+impl<F: Future + 'static> JoinTarget<F::Output> for TaskCell<F> {
+    fn id(&self) -> TaskId {
+        self.header.id
+    }
+
+    fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<F::Output, JoinError>> {
+        // A task awaiting its own handle finds its stage borrowed by its own poll: it can never
+        // finish, exactly as in tokio. Pending (forever) is the honest answer.
+        let Ok(mut stage) = self.stage.try_borrow_mut() else {
+            return Poll::Pending;
+        };
+        if matches!(&mut *stage, Stage::Running(_)) {
+            // Not done: remember who to wake (keeping the old waker when it is the same task).
+            let waker = match self.join_waker.take() {
+                Some(w) if w.will_wake(cx.waker()) => w,
+                _ => cx.waker().clone(),
+            };
+            self.join_waker.set(Some(waker));
+            return Poll::Pending;
+        }
+        // Finished: move the result out (no future left to keep pinned).
+        match std::mem::replace(&mut *stage, Stage::Consumed) {
+            Stage::Finished(result) => Poll::Ready(result),
+            _ => panic!("JoinHandle polled after it returned its output"),
+        }
+    }
+
+    fn abort(&self) {
+        if !self.is_finished() {
+            self.cancel_requested.set(true);
+            self.header.schedule();
+        }
+    }
+
+    fn is_finished(&self) -> bool {
+        match self.stage.try_borrow_mut() {
+            Ok(mut stage) => !matches!(&mut *stage, Stage::Running(_)),
+            Err(_) => false, // being polled right now: running
+        }
+    }
+
+    fn detach(&self) {
+        self.join_interest.set(false);
+        self.join_waker.set(None);
+        if let Ok(mut stage) = self.stage.try_borrow_mut()
+            && matches!(&mut *stage, Stage::Finished(_))
+        {
+            // Keep the promise: the output is dropped here, on the loop thread. Its destructor
+            // (or a panic payload's) may panic; the caller only dropped a handle, so the panic is
+            // contained and logged, as `finish` does for the output of a detached task.
+            let output = std::mem::replace(&mut *stage, Stage::Consumed);
+            drop(stage);
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| drop(output))) {
+                log::warn!(
+                    "{} ({}): output destructor panicked when its JoinHandle was dropped",
+                    self.header.id,
+                    self.meta()
+                );
+                drop_payload(payload);
+            }
+        }
     }
 }

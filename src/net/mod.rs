@@ -47,6 +47,7 @@
 //! What tokio does that we do not: `AsyncRead`/`AsyncWrite` traits, DNS on its blocking pool, and
 //! waiter lists that a dropped future leaves at once (ours are cleared by the next event).
 
+mod accept_backoff;
 mod poll_evented;
 mod split;
 mod tcp_listener;

@@ -16,6 +16,8 @@ pub(crate) struct Config {
     pub(crate) slow_poll_threshold: Option<Duration>,
     /// Operations one poll may complete before it must yield (`None`: no limit).
     pub(crate) coop_budget: Option<u32>,
+    /// The clock starts paused (tests; `time::pause`).
+    pub(crate) start_paused: bool,
 }
 
 impl Default for Config {
@@ -24,6 +26,7 @@ impl Default for Config {
             event_capacity: 1024,
             slow_poll_threshold: Some(Duration::from_millis(100)),
             coop_budget: Some(DEFAULT_BUDGET),
+            start_paused: false,
         }
     }
 }
@@ -64,12 +67,20 @@ impl Builder {
     /// the task and returns `Pending`, so that other tasks and the reactor get their turn
     /// (default 128, tokio's value; `0` counts as 1). This is what keeps a connection that always
     /// has data from holding the loop with no blocking call at all
-    /// (`docs/05-what-blocking-means.md`).
+    /// (`docs/07-what-blocking-means.md`).
     ///
     /// `None` turns the budget off: a task then runs until something it awaits says "wait",
     /// which may be never. Only for comparisons (`examples/starvation.rs`) and tests.
     pub fn coop_budget(mut self, budget: Option<u32>) -> Builder {
         self.config.coop_budget = budget;
+        self
+    }
+
+    /// Starts the runtime with its clock paused, as if `evloop::time::pause()` were its first
+    /// call (tokio's `start_paused`): time stands still, moved only by `time::advance` and by
+    /// auto-advance when the loop is idle. For tests; `docs/testing.md` tells the whole story.
+    pub fn start_paused(mut self, paused: bool) -> Builder {
+        self.config.start_paused = paused;
         self
     }
 

@@ -10,9 +10,9 @@
 use std::future::poll_fn;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::{Sleep, deadline_after, far_future, sleep_until};
+use super::{Instant, Sleep, deadline_after, far_future, sleep_until};
 
 /// Ticks now, then every `period`.
 ///

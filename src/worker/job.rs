@@ -25,47 +25,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
+use crate::clock::{AutoAdvanceHold, LoopClock};
 use crate::executor::JoinError;
 use crate::executor::drop_payload;
-
-/// Where a blocking job ran.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Execution {
-    /// On a pool thread: the loop stayed free.
-    Offloaded,
-    /// On the calling thread — the event loop, blocked while the job ran.
-    Inline(InlineReason),
-}
-
-/// Why a job ran on the calling thread.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum InlineReason {
-    /// The runtime was built with the [`Inline`](super::Inline) worker.
-    Chosen,
-    /// The OS refused a new thread and the pool had none alive ([`Fallback`](super::Fallback)).
-    ThreadsRefused,
-    /// Every thread was busy, the queue was full, and the policy is `QueueFull::RunInline`.
-    QueueFull,
-}
-
-impl fmt::Display for Execution {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Execution::Offloaded => f.write_str("offloaded to a worker thread"),
-            Execution::Inline(reason) => write!(f, "inline on the loop thread ({reason})"),
-        }
-    }
-}
-
-impl fmt::Display for InlineReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            InlineReason::Chosen => "the Inline worker was chosen",
-            InlineReason::ThreadsRefused => "thread creation refused",
-            InlineReason::QueueFull => "queue full",
-        })
-    }
-}
 
 /// Source of job ids for logs ("blocking job 7").
 static NEXT_JOB_ID: AtomicU64 = AtomicU64::new(1);
@@ -77,6 +39,9 @@ pub struct Job {
     id: u64,
     /// The closure and its result slot; `None` once run or cancelled.
     body: Option<Box<dyn JobBody>>,
+    /// Keeps a paused loop from jumping ahead while the job is in flight (`clock/paused.rs`).
+    /// A field, so that it is dropped only after `run` or the cancel delivered the result.
+    hold: Option<AutoAdvanceHold>,
 }
 
 /// What a worker can do with a type-erased job body.
@@ -128,8 +93,14 @@ impl Job {
         let job = Job {
             id: NEXT_JOB_ID.fetch_add(1, Ordering::Relaxed),
             body: Some(Box::new(body)),
+            hold: None,
         };
         (job, completion)
+    }
+
+    /// Holds `clock`'s auto-advance back until this job has delivered its result.
+    pub(crate) fn hold_auto_advance(&mut self, clock: &LoopClock) {
+        self.hold = Some(clock.hold_auto_advance());
     }
 
     /// The job's number, as logs show it ("blocking job 7").

@@ -4,7 +4,7 @@
 //! something it awaits says `Pending`. A socket that always has more data (a client streaming as
 //! fast as it can) never says so: every read succeeds, every write finds room, and the task's one
 //! poll goes on and on. No call in it blocks, yet no other task runs, no socket event is read and
-//! no timer fires: the loop is blocked all the same (`docs/05-what-blocking-means.md`, "The
+//! no timer fires: the loop is blocked all the same (`docs/07-what-blocking-means.md`, "The
 //! second way to block a loop").
 //!
 //! So each poll gets a **budget** of resource operations — 128, tokio's number. The scheduler sets

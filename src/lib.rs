@@ -17,7 +17,7 @@
 //! | 0. the OS door | `sys.rs` | every direct libc call, each with its own `// SAFETY:` |
 //! | 1. tools | `clock.rs`, `stats.rs` | the loop clock; counters and the lag histogram |
 //! | 2. the OS, wrapped | `reactor.rs`, `timer.rs`, [`sandbox`] | `mio::Poll` and readiness; deadlines; seccomp |
-//! | 3. tasks | `executor/` | a spawned future, its waker (local or remote), the run queue, `spawn` |
+//! | 3. tasks | `executor/` | a spawned future, its waker (local or remote), the run queue, `spawn`, the budget of each poll |
 //! | 4. blocking work | [`worker`] | offload to a thread pool, or run inline when threads are refused |
 //! | 5. the loop | [`runtime`] | `block_on`: one turn at a time, over the layers below |
 //! | 6. what users call | [`task`], [`time`], [`sync`], [`macros`] | tokio's names, found through the current runtime; `select!`, `join!`, `try_join!` |

@@ -491,16 +491,17 @@ mod tests {
         }
         let mut to_wake = Vec::new();
         waiters.take_all(&mut to_wake);
-        assert_eq!(
-            to_wake.len(),
-            2,
-            "one waker per task, however often it polls"
-        );
+        let kept = to_wake.len();
         to_wake.into_iter().for_each(Waker::wake);
-        assert_eq!(
-            (a.0.load(Ordering::SeqCst), b.0.load(Ordering::SeqCst)),
-            (1, 1)
-        );
+        let woken = (a.0.load(Ordering::SeqCst), b.0.load(Ordering::SeqCst));
+        // `will_wake` is best effort, and under Miri (which gives one function several vtable
+        // addresses) it may say no to a clone: then a task is woken twice, never zero times.
+        if cfg!(miri) {
+            assert!(woken.0 >= 1 && woken.1 >= 1, "{woken:?}");
+        } else {
+            assert_eq!(kept, 2, "one waker per task, however often it polls");
+            assert_eq!(woken, (1, 1));
+        }
     }
 
     #[test]
@@ -517,9 +518,16 @@ mod tests {
             MAX_MORE_WAITERS + 1,
             "everyone before the last one"
         );
+        flushed.into_iter().for_each(Waker::wake);
         let mut left = Vec::new();
         waiters.take_all(&mut left);
-        assert!(left.len() == 1 && left[0].will_wake(&wakers.last().expect("some").1));
+        assert_eq!(left.len(), 1, "the list started afresh with the last one");
+        left.into_iter().for_each(Waker::wake);
+        let woken: Vec<usize> = wakers
+            .iter()
+            .map(|(c, _)| c.0.load(Ordering::SeqCst))
+            .collect();
+        assert!(woken.iter().all(|&n| n == 1), "each woken once: {woken:?}");
     }
 
     #[test]

@@ -53,7 +53,7 @@ fn main() -> io::Result<()> {
 
 /// Accepts forever, one task per connection.
 async fn serve(args: Args) -> io::Result<()> {
-    let listener = TcpListener::bind(args.addr)?;
+    let listener = TcpListener::bind(args.addr).await?;
     announce(listener.local_addr()?)?;
     if let Some(every) = args.stats_every {
         spawn(print_stats(every));

@@ -57,7 +57,7 @@ fn main() -> io::Result<()> {
     let rt = Runtime::builder().worker(worker).build()?;
     let probe = rt.worker_stats().probe;
     rt.block_on(async {
-        let listener = TcpListener::bind(args.addr)?;
+        let listener = TcpListener::bind(args.addr).await?;
         announce(listener.local_addr()?)?;
         if let Some(probe) = probe {
             println!("{probe}");

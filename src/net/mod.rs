@@ -31,37 +31,45 @@
 //!   not. `read_exact` and `write_all` are loops; dropped midway, the bytes already moved are gone.
 //! - **Sockets belong to the runtime that created them**; use them only inside it. Dropping one
 //!   deregisters it and frees its slot: `Runtime::io_sources()` counts open sockets.
-//! - **Addresses.** `bind` and `connect` take anything `std::net::ToSocketAddrs` takes. An IP
-//!   literal (`"127.0.0.1:0"`) is parsed without a system call, but a host name is resolved with
-//!   the blocking system resolver, which would stall the loop: resolve names on a worker thread
-//!   first. `send_to` takes a `SocketAddr` for the same reason.
+//! - **Addresses.** `bind` and `connect` are `async` and take our [`ToSocketAddrs`] (tokio's
+//!   trait): an IP literal (`"127.0.0.1:0"`, `(Ipv4Addr, u16)`) is parsed on the spot, without a
+//!   system call; a host name (`"localhost:80"`) is resolved on the blocking worker, so the loop
+//!   keeps serving while DNS answers (`addr.rs`).
 //!
 //! What tokio does that we do not: a cooperative budget (a task reading a fast socket in a loop
-//! yields after 128 operations; here it runs until the socket says `WouldBlock`), a list of
-//! waiters per direction, `AsyncRead`/`AsyncWrite` traits, and DNS on its blocking pool.
+//! yields after 128 operations; here it runs until the socket says `WouldBlock`), and a list of
+//! waiters per direction.
 
+mod addr;
 mod poll_evented;
 mod split;
 mod tcp_listener;
+mod tcp_socket;
 mod tcp_stream;
 mod udp;
+#[cfg(unix)]
+pub mod unix;
 
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 
+pub use addr::{ToSocketAddrs, lookup_host};
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
 pub use tcp_listener::TcpListener;
+pub use tcp_socket::TcpSocket;
 pub use tcp_stream::TcpStream;
 pub use udp::UdpSocket;
+#[cfg(unix)]
+pub use unix::{UnixListener, UnixStream};
 
-/// Tries `op` on each address `addrs` resolves to, in order, like `std::net`: the first success
-/// wins, otherwise the last error is returned.
-fn each_addr<T>(
-    addrs: impl ToSocketAddrs,
+/// Resolves `addr` (`addr.rs`), then tries `op` on each address in order, like `std::net`: the
+/// first success wins, otherwise the last error is returned.
+async fn each_addr<T>(
+    addr: impl ToSocketAddrs,
     mut op: impl FnMut(SocketAddr) -> io::Result<T>,
 ) -> io::Result<T> {
     let mut last_err = None;
-    for addr in addrs.to_socket_addrs()? {
+    for addr in addr::resolve(addr).await? {
         match op(addr) {
             Ok(value) => return Ok(value),
             Err(e) => last_err = Some(e),

@@ -212,7 +212,7 @@ mod tests {
         let rt = Runtime::new().expect("runtime");
         let received = rt.block_on(async {
             let test = async {
-                let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+                let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
                 let addr = listener.local_addr().expect("addr");
                 let peer = spawn(echo_peer(listener));
                 let stream = TcpStream::connect(addr).await.expect("connect");

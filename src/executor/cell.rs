@@ -252,25 +252,46 @@ impl<F: Future + 'static> Task for TaskCell<F> {
     }
 }
 
-/// What a `JoinHandle<T>` needs from its task, whatever the future type.
-pub(crate) trait JoinTarget<T> {
+/// What an `AbortHandle` needs from its task: no output type, so it can be named without `T`.
+pub(crate) trait AbortTarget {
     /// The task's id.
     fn id(&self) -> TaskId;
-    /// Takes the output if the task finished, else remembers `cx`'s waker.
-    fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>>;
     /// Asks the loop to cancel the task at its next turn.
     fn abort(&self);
     /// True once the task has finished (its output may already be taken).
     fn is_finished(&self) -> bool;
+}
+
+/// What a `JoinHandle<T>` needs from its task, whatever the future type (and, through the
+/// supertrait, what an `AbortHandle` made from it needs).
+pub(crate) trait JoinTarget<T>: AbortTarget {
+    /// Takes the output if the task finished, else remembers `cx`'s waker.
+    fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>>;
     /// The handle is going away: nobody will take the output.
     fn detach(&self);
 }
 
-impl<F: Future + 'static> JoinTarget<F::Output> for TaskCell<F> {
+impl<F: Future + 'static> AbortTarget for TaskCell<F> {
     fn id(&self) -> TaskId {
         self.header.id
     }
 
+    fn abort(&self) {
+        if !self.is_finished() {
+            self.cancel_requested.set(true);
+            self.header.schedule();
+        }
+    }
+
+    fn is_finished(&self) -> bool {
+        match self.stage.try_borrow_mut() {
+            Ok(mut stage) => !matches!(&mut *stage, Stage::Running(_)),
+            Err(_) => false, // being polled right now: running
+        }
+    }
+}
+
+impl<F: Future + 'static> JoinTarget<F::Output> for TaskCell<F> {
     fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<F::Output, JoinError>> {
         // A task awaiting its own handle finds its stage borrowed by its own poll: it can never
         // finish, exactly as in tokio. Pending (forever) is the honest answer.
@@ -290,20 +311,6 @@ impl<F: Future + 'static> JoinTarget<F::Output> for TaskCell<F> {
         match std::mem::replace(&mut *stage, Stage::Consumed) {
             Stage::Finished(result) => Poll::Ready(result),
             _ => panic!("JoinHandle polled after it returned its output"),
-        }
-    }
-
-    fn abort(&self) {
-        if !self.is_finished() {
-            self.cancel_requested.set(true);
-            self.header.schedule();
-        }
-    }
-
-    fn is_finished(&self) -> bool {
-        match self.stage.try_borrow_mut() {
-            Ok(mut stage) => !matches!(&mut *stage, Stage::Running(_)),
-            Err(_) => false, // being polled right now: running
         }
     }
 

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use super::cell::JoinTarget;
-use super::{JoinError, TaskId};
+use super::{AbortHandle, JoinError, TaskId};
 
 /// An owned permission to await (or cancel) a spawned task's output.
 pub struct JoinHandle<T> {
@@ -40,6 +40,13 @@ impl<T> JoinHandle<T> {
     /// this handle gives a cancelled `JoinError`; if it already finished, nothing changes.
     pub fn abort(&self) {
         self.task.abort();
+    }
+
+    /// A handle that can cancel the task but not take its output (`abort_handle.rs`).
+    pub fn abort_handle(&self) -> AbortHandle {
+        // Trait upcasting: the same task, seen through the part that does not know `T`.
+        let task: Arc<dyn super::cell::AbortTarget> = self.task.clone();
+        AbortHandle::new(task)
     }
 
     /// True once the task has finished (completed, panicked or been cancelled).

@@ -16,8 +16,9 @@
 //! it needs back. The runtime (`runtime/`) drives it together with the reactor and the timers.
 //!
 //! Reading order: `id.rs`, `join_error.rs`, `cell.rs`, `waker.rs`, `run_queue.rs`,
-//! `scheduler.rs` (with `blocked_loop.rs`), `join_handle.rs`, `yield_now.rs`.
+//! `scheduler.rs` (with `blocked_loop.rs`), `join_handle.rs`, `abort_handle.rs`, `yield_now.rs`.
 
+mod abort_handle;
 mod blocked_loop;
 pub(crate) mod cell;
 mod id;
@@ -32,6 +33,7 @@ use std::borrow::Cow;
 use std::future::Future;
 use std::panic::Location;
 
+pub use abort_handle::AbortHandle;
 pub use id::TaskId;
 pub use join_error::JoinError;
 pub(crate) use join_error::drop_payload;

@@ -122,6 +122,8 @@ fn announce(addr: SocketAddr) -> io::Result<()> {
 /// Prints the loop's statistics to stderr every `every`.
 async fn print_stats(every: Duration) {
     let mut ticks = evloop::time::interval(every);
+    // After a stall, print once and resume the rhythm, rather than a burst of catch-up lines.
+    ticks.set_missed_tick_behavior(evloop::time::MissedTickBehavior::Skip);
     ticks.tick().await; // the first tick is immediate
     loop {
         ticks.tick().await;

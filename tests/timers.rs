@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use evloop::time::{interval, sleep, sleep_until, timeout};
+use evloop::time::{MissedTickBehavior, interval, sleep, sleep_until, timeout};
 use evloop::{spawn, task::yield_now};
 
 #[test]
@@ -90,6 +90,7 @@ fn interval_ticks_on_its_grid_and_skips_missed_ticks() {
     rt.block_on(async {
         let period = Duration::from_millis(10);
         let mut iv = interval(period);
+        iv.set_missed_tick_behavior(MissedTickBehavior::Skip);
         let first = iv.tick().await;
         let second = iv.tick().await;
         assert_eq!(second - first, period);
@@ -104,6 +105,53 @@ fn interval_ticks_on_its_grid_and_skips_missed_ticks() {
             "back on the grid"
         );
         assert!(next - late >= 2 * period, "missed ticks skipped, no burst");
+    });
+}
+
+#[test]
+#[cfg_attr(miri, ignore)] // wall-clock timing
+fn interval_bursts_missed_ticks_by_default_as_tokio_does() {
+    let rt = util::runtime();
+    rt.block_on(async {
+        let period = Duration::from_millis(10);
+        let mut iv = interval(period);
+        let first = iv.tick().await;
+        // Block the loop for 3.5 periods: the ticks of 10, 20 and 30 ms are owed.
+        std::thread::sleep(Duration::from_millis(35));
+        for owed in 1..=3 {
+            // Skip would give 10 then 40; Delay 10 then 45: only Burst owes 20 and 30.
+            assert_eq!(
+                iv.tick().await,
+                first + period * owed,
+                "tick {owed} is not lost"
+            );
+        }
+        let back = iv.tick().await;
+        assert_eq!(back, first + period * 4, "then back on the grid");
+        assert!(Instant::now() >= back);
+    });
+}
+
+#[test]
+#[cfg_attr(miri, ignore)] // wall-clock timing
+fn interval_with_delay_moves_its_grid_after_a_late_tick() {
+    let rt = util::runtime();
+    rt.block_on(async {
+        let period = Duration::from_millis(10);
+        let mut iv = interval(period);
+        iv.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let first = iv.tick().await;
+        std::thread::sleep(Duration::from_millis(35));
+        let late = iv.tick().await;
+        assert_eq!(late, first + period, "one late tick");
+        let next = iv.tick().await;
+        // The late tick ran at 35 ms or later; the next one is a period after that (Skip would
+        // say 40 ms, Burst 20 ms).
+        assert!(
+            next - first >= Duration::from_millis(45),
+            "a new grid: {:?}",
+            next - first
+        );
     });
 }
 

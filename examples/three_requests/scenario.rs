@@ -17,7 +17,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use evloop::sync::{ContentionStats, Mutex};
-use evloop::time::{interval, sleep};
+use evloop::time::{MissedTickBehavior, interval, sleep};
 use evloop::worker::{Execution, Worker};
 use evloop::{Runtime, spawn_named};
 
@@ -191,6 +191,8 @@ async fn heartbeat(
     done: Rc<Cell<bool>>,
 ) {
     let mut iv = interval(period);
+    // A stalled loop shows as one late tick, then the rhythm resumes (no catch-up burst).
+    iv.set_missed_tick_behavior(MissedTickBehavior::Skip);
     while !done.get() {
         let due = iv.tick().await;
         ticks.borrow_mut().push(Tick {

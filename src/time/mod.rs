@@ -12,7 +12,7 @@ mod interval;
 mod sleep;
 mod timeout;
 
-pub use interval::{Interval, interval, interval_at};
+pub use interval::{Interval, MissedTickBehavior, interval, interval_at};
 pub use sleep::{Sleep, sleep, sleep_until};
 pub use std::time::Instant;
 pub use timeout::{Elapsed, Timeout, timeout};

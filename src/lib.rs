@@ -20,7 +20,7 @@
 //! | 3. tasks | `executor/` | a spawned future, its waker (local or remote), the run queue, `spawn` |
 //! | 4. blocking work | [`worker`] | offload to a thread pool, or run inline when threads are refused |
 //! | 5. the loop | [`runtime`] | `block_on`: one turn at a time, over the layers below |
-//! | 6. what users call | [`task`], [`time`], [`sync`] | tokio's names, found through the current runtime |
+//! | 6. what users call | [`task`], [`time`], [`sync`], [`macros`] | tokio's names, found through the current runtime; `select!`, `join!`, `try_join!` |
 //! | 7. sockets | [`net`] | `TcpListener`, `TcpStream`, `UdpSocket` on the reactor |
 //!
 #![warn(clippy::undocumented_unsafe_blocks)]
@@ -43,6 +43,7 @@ pub mod worker;
 // Layer 5: the loop.
 pub mod runtime;
 // Layer 6: what users call.
+pub mod macros;
 pub mod sync;
 pub mod task;
 pub mod time;

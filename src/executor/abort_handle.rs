@@ -11,11 +11,12 @@
 //! `Send`, because tokio's tasks may live on any thread.
 
 use std::fmt;
+use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
 use super::TaskId;
-use super::cell::AbortTarget;
+use super::cell::{Stage, TaskCell};
 
 /// Cancels a task; does not give its output. Cloning is cheap (one reference count).
 #[derive(Clone)]
@@ -57,5 +58,36 @@ impl fmt::Debug for AbortHandle {
         f.debug_struct("AbortHandle")
             .field("id", &self.task.id())
             .finish()
+    }
+}
+
+/// What an `AbortHandle` needs from its task: nothing that knows the output type, so the handle
+/// has no type parameter. `JoinTarget<T>` (`join_handle.rs`) builds on it.
+pub(crate) trait AbortTarget {
+    /// The task's id.
+    fn id(&self) -> TaskId;
+    /// Asks the loop to cancel the task at its next turn.
+    fn abort(&self);
+    /// True once the task has finished (its output may already be taken).
+    fn is_finished(&self) -> bool;
+}
+
+impl<F: Future + 'static> AbortTarget for TaskCell<F> {
+    fn id(&self) -> TaskId {
+        self.header.id
+    }
+
+    fn abort(&self) {
+        if !self.is_finished() {
+            self.cancel_requested.set(true);
+            self.header.schedule();
+        }
+    }
+
+    fn is_finished(&self) -> bool {
+        match self.stage.try_borrow_mut() {
+            Ok(mut stage) => !matches!(&mut *stage, Stage::Running(_)),
+            Err(_) => false, // being polled right now: running
+        }
     }
 }

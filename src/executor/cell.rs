@@ -89,7 +89,7 @@ impl fmt::Display for TaskMeta {
 /// references into itself (an `async fn` borrowing its own locals across an `.await`), and a shared
 /// reference to the whole future would, under Rust's aliasing rules, invalidate those. A `&mut` to
 /// a `!Unpin` future is exempt from that rule; Miri checks it (`tests/sync.rs` found the bug).
-enum Stage<F: Future> {
+pub(super) enum Stage<F: Future> {
     /// Still running; holds the future.
     Running(F),
     /// Done; holds the result until the `JoinHandle` takes it.
@@ -106,13 +106,13 @@ pub(crate) struct TaskCell<F: Future> {
     meta: TaskMeta,
     /// The future or its output. `RefCell` rather than `UnsafeCell`: a task that awaits its own
     /// `JoinHandle` would otherwise alias the future while it is being polled.
-    stage: RefCell<Stage<F>>,
+    pub(super) stage: RefCell<Stage<F>>,
     /// The waker of the task awaiting the `JoinHandle`, woken when this task finishes.
-    join_waker: Cell<Option<Waker>>,
+    pub(super) join_waker: Cell<Option<Waker>>,
     /// False once the `JoinHandle` was dropped (detached): the output is then dropped at once.
-    join_interest: Cell<bool>,
+    pub(super) join_interest: Cell<bool>,
     /// Set by `JoinHandle::abort`; the next time the loop picks the task it cancels it.
-    cancel_requested: Cell<bool>,
+    pub(super) cancel_requested: Cell<bool>,
     /// The waker lent to every poll (see the module docs); `None` once the task has finished.
     own_waker: Cell<Option<Waker>>,
 }
@@ -248,82 +248,6 @@ impl<F: Future + 'static> Task for TaskCell<F> {
     fn shutdown(&self) {
         if matches!(&mut *self.stage.borrow_mut(), Stage::Running(_)) {
             self.finish(Err(JoinError::cancelled()));
-        }
-    }
-}
-
-/// What an `AbortHandle` needs from its task: no output type, so it can be named without `T`.
-pub(crate) trait AbortTarget {
-    /// The task's id.
-    fn id(&self) -> TaskId;
-    /// Asks the loop to cancel the task at its next turn.
-    fn abort(&self);
-    /// True once the task has finished (its output may already be taken).
-    fn is_finished(&self) -> bool;
-}
-
-/// What a `JoinHandle<T>` needs from its task, whatever the future type (and, through the
-/// supertrait, what an `AbortHandle` made from it needs).
-pub(crate) trait JoinTarget<T>: AbortTarget {
-    /// Takes the output if the task finished, else remembers `cx`'s waker.
-    fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>>;
-    /// The handle is going away: nobody will take the output.
-    fn detach(&self);
-}
-
-impl<F: Future + 'static> AbortTarget for TaskCell<F> {
-    fn id(&self) -> TaskId {
-        self.header.id
-    }
-
-    fn abort(&self) {
-        if !self.is_finished() {
-            self.cancel_requested.set(true);
-            self.header.schedule();
-        }
-    }
-
-    fn is_finished(&self) -> bool {
-        match self.stage.try_borrow_mut() {
-            Ok(mut stage) => !matches!(&mut *stage, Stage::Running(_)),
-            Err(_) => false, // being polled right now: running
-        }
-    }
-}
-
-impl<F: Future + 'static> JoinTarget<F::Output> for TaskCell<F> {
-    fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<F::Output, JoinError>> {
-        // A task awaiting its own handle finds its stage borrowed by its own poll: it can never
-        // finish, exactly as in tokio. Pending (forever) is the honest answer.
-        let Ok(mut stage) = self.stage.try_borrow_mut() else {
-            return Poll::Pending;
-        };
-        if matches!(&mut *stage, Stage::Running(_)) {
-            // Not done: remember who to wake (keeping the old waker when it is the same task).
-            let waker = match self.join_waker.take() {
-                Some(w) if w.will_wake(cx.waker()) => w,
-                _ => cx.waker().clone(),
-            };
-            self.join_waker.set(Some(waker));
-            return Poll::Pending;
-        }
-        // Finished: move the result out (no future left to keep pinned).
-        match std::mem::replace(&mut *stage, Stage::Consumed) {
-            Stage::Finished(result) => Poll::Ready(result),
-            _ => panic!("JoinHandle polled after it returned its output"),
-        }
-    }
-
-    fn detach(&self) {
-        self.join_interest.set(false);
-        self.join_waker.set(None);
-        if let Ok(mut stage) = self.stage.try_borrow_mut()
-            && matches!(&mut *stage, Stage::Finished(_))
-        {
-            // Keep the promise: the output is dropped here, on the loop thread.
-            let output = std::mem::replace(&mut *stage, Stage::Consumed);
-            drop(stage);
-            drop(output);
         }
     }
 }

@@ -16,7 +16,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use super::cell::JoinTarget;
+use super::abort_handle::AbortTarget;
+use super::cell::{Stage, TaskCell};
 use super::{AbortHandle, JoinError, TaskId};
 
 /// An owned permission to await (or cancel) a spawned task's output.
@@ -45,7 +46,7 @@ impl<T> JoinHandle<T> {
     /// A handle that can cancel the task but not take its output (`abort_handle.rs`).
     pub fn abort_handle(&self) -> AbortHandle {
         // Trait upcasting: the same task, seen through the part that does not know `T`.
-        let task: Arc<dyn super::cell::AbortTarget> = self.task.clone();
+        let task: Arc<dyn AbortTarget> = self.task.clone();
         AbortHandle::new(task)
     }
 
@@ -79,5 +80,51 @@ impl<T> fmt::Debug for JoinHandle<T> {
         f.debug_struct("JoinHandle")
             .field("id", &self.task.id())
             .finish()
+    }
+}
+
+/// What a `JoinHandle<T>` needs from its task, whatever the future type (and, through the
+/// supertrait, what an `AbortHandle` made from it needs: `id`, `abort`, `is_finished`).
+pub(crate) trait JoinTarget<T>: AbortTarget {
+    /// Takes the output if the task finished, else remembers `cx`'s waker.
+    fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>>;
+    /// The handle is going away: nobody will take the output.
+    fn detach(&self);
+}
+
+impl<F: Future + 'static> JoinTarget<F::Output> for TaskCell<F> {
+    fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<F::Output, JoinError>> {
+        // A task awaiting its own handle finds its stage borrowed by its own poll: it can never
+        // finish, exactly as in tokio. Pending (forever) is the honest answer.
+        let Ok(mut stage) = self.stage.try_borrow_mut() else {
+            return Poll::Pending;
+        };
+        if matches!(&mut *stage, Stage::Running(_)) {
+            // Not done: remember who to wake (keeping the old waker when it is the same task).
+            let waker = match self.join_waker.take() {
+                Some(w) if w.will_wake(cx.waker()) => w,
+                _ => cx.waker().clone(),
+            };
+            self.join_waker.set(Some(waker));
+            return Poll::Pending;
+        }
+        // Finished: move the result out (no future left to keep pinned).
+        match std::mem::replace(&mut *stage, Stage::Consumed) {
+            Stage::Finished(result) => Poll::Ready(result),
+            _ => panic!("JoinHandle polled after it returned its output"),
+        }
+    }
+
+    fn detach(&self) {
+        self.join_interest.set(false);
+        self.join_waker.set(None);
+        if let Ok(mut stage) = self.stage.try_borrow_mut()
+            && matches!(&mut *stage, Stage::Finished(_))
+        {
+            // Keep the promise: the output is dropped here, on the loop thread.
+            let output = std::mem::replace(&mut *stage, Stage::Consumed);
+            drop(stage);
+            drop(output);
+        }
     }
 }

@@ -40,6 +40,7 @@
 //! yields after 128 operations; here it runs until the socket says `WouldBlock`), and a list of
 //! waiters per direction.
 
+mod accept_backoff;
 mod addr;
 mod poll_evented;
 mod split;

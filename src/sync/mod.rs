@@ -1,13 +1,22 @@
-//! Synchronisation between tasks (and threads): the execution lock and channels.
+//! Synchronisation between tasks (and threads): locks, channels, and a doorbell.
 //!
 //! | module | what it gives |
 //! | --- | --- |
 //! | [`Mutex`] (`sync/mutex.rs`) | the *execution lock*: one task at a time in a critical section, FIFO, with contention stats |
+//! | [`Semaphore`] (`sync/semaphore.rs`) | at most *n* tasks at a time: permits handed out FIFO, `close`, owned permits |
+//! | [`RwLock`] (`sync/rwlock.rs`) | many readers or one writer, FIFO (a waiting writer holds back later readers); built on `Semaphore` |
+//! | [`Notify`] (`sync/notify.rs`) | a doorbell without a value: `notify_one` (kept as one permit if nobody waits), `notify_waiters` |
 //! | [`oneshot`] (`sync/oneshot.rs`) | one value, once: a worker thread's reply to a waiting task |
 //! | [`mpsc`] (`sync/mpsc.rs`) | a stream of values from many senders, bounded (back-pressure) or unbounded |
-//! | `sync/waiting.rs` | how all three keep the wakers of the tasks that wait on them |
+//! | [`watch`] (`sync/watch.rs`) | one value that changes; receivers wait for the *latest*, never a backlog |
+//! | [`broadcast`] (`sync/broadcast.rs`) | every value to every receiver, from a bounded ring; a slow receiver is told what it missed |
+//! | `sync/waiting.rs` | how all of them keep the wakers of the tasks that wait on them |
 //!
-//! ## One pattern, three times
+//! Read `Mutex` first: the others repeat its pattern. The names and signatures follow tokio's
+//! `tokio::sync`, so code moves between the two by changing the import; where behaviour differs,
+//! the module says so.
+//!
+//! ## One pattern, eight times
 //!
 //! Each primitive is a small state behind a `std::sync::Mutex`, plus the wakers of the tasks that
 //! found the state unfavourable:
@@ -26,10 +35,13 @@
 //! 1. **Wake after unlocking.** The woken task may run at once on another thread, and the first
 //!    thing it does is take the same lock; waking under the lock would make it block on us.
 //! 2. **Run no foreign code under the lock.** Values are dropped after unlocking (a value's drop
-//!    may touch the same channel, and a std lock taken twice on one thread deadlocks).
+//!    may touch the same channel, and a std lock taken twice on one thread deadlocks). The one
+//!    documented exception is `watch`'s `send_modify`, whose closure runs under the value's
+//!    write lock (as in tokio).
 //! 3. **A dropped future passes on what it was given.** A waiting future may be dropped at any
-//!    time (timeout, abort). If it was already granted the lock or a buffer slot, its `Drop`
-//!    hands that on to the next waiter, so no wake-up is lost.
+//!    time (timeout, abort, a `select!` that took another branch). If it was already granted the
+//!    lock, a permit, a buffer slot or a `notify_one`, its `Drop` hands that on to the next
+//!    waiter, so no wake-up is lost.
 //!
 //! ## Why a std lock in a single-threaded runtime
 //!
@@ -40,12 +52,23 @@
 //! lock-free atomics and intrusive lists for its hottest paths; that is faster under heavy
 //! cross-thread contention and much harder to read.
 
+pub mod broadcast;
 pub mod mpsc;
 mod mutex;
+mod notify;
 pub mod oneshot;
+mod rwlock;
+mod semaphore;
 mod waiting;
+pub mod watch;
 
 #[cfg(test)]
 mod test_waker;
 
 pub use mutex::{ContentionStats, Lock, Mutex, MutexGuard};
+pub use notify::{Notified, Notify};
+pub use rwlock::{Read, RwLock, RwLockReadGuard, RwLockWriteGuard, TryLockError, Write};
+pub use semaphore::{
+    Acquire, AcquireError, AcquireOwned, OwnedSemaphorePermit, Semaphore, SemaphorePermit,
+    TryAcquireError,
+};

@@ -66,7 +66,7 @@ pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
 }
 
 /// Creates an unbounded channel: sends never wait (the buffer grows as needed).
-pub fn unbounded_channel<T>() -> (UnboundedSender<T>, Receiver<T>) {
+pub fn unbounded_channel<T>() -> (UnboundedSender<T>, UnboundedReceiver<T>) {
     let chan = Arc::new(Chan::new(usize::MAX));
     (UnboundedSender { chan: chan.clone() }, Receiver { chan })
 }
@@ -207,6 +207,15 @@ impl<T> fmt::Debug for UnboundedSender<T> {
     }
 }
 
+/// The receiving side of an [`unbounded_channel`]: the same type as [`Receiver`], under tokio's
+/// name.
+///
+/// Tokio has two receiver types because its bounded and unbounded channels count slots
+/// differently; here one `Chan` serves both (an unbounded channel is a bounded one of capacity
+/// `usize::MAX`), so one receiver type does too. The alias lets code written for tokio name the
+/// type. (Code that implements a trait for both names would see one type twice.)
+pub type UnboundedReceiver<T> = Receiver<T>;
+
 /// The receiving side of a [`channel`] or [`unbounded_channel`].
 pub struct Receiver<T> {
     /// The shared channel.
@@ -221,6 +230,15 @@ impl<T> Receiver<T> {
             receiver: self,
             waiting: false,
         }
+    }
+
+    /// `recv()` for code that writes its own `Future::poll` (or a `Stream`): a value, `None` at
+    /// the end, or `Pending` with `cx`'s waker kept to be woken by the next send.
+    ///
+    /// The waker stays registered after `Pending` until a send or the end wakes it (there is no
+    /// future whose drop could take it back); that costs at most one spurious wake.
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        self.chan.poll_recv(cx.waker())
     }
 
     /// Takes the next value if one is buffered, without waiting.

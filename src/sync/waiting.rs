@@ -7,7 +7,9 @@
 //! - **one task at most** (the receiver of a channel): an `Option<Waker>`, filled by
 //!   [`register`].
 //! - **many tasks, served in arrival order** (lockers of a mutex, senders blocked on a full
-//!   channel): a [`WaitQueue`] of `(Ticket, Waker)`.
+//!   channel): a [`WaitQueue`] of `(Ticket, Waker)`. A primitive that must know *what* each task
+//!   waits for keeps it next to the waker: the semaphore stores how many permits each acquirer
+//!   needs (`WaitQueue<usize>`), and grants the oldest only once that many are free.
 //!
 //! ## How a queued future learns it was served
 //!
@@ -30,7 +32,7 @@
 //! short (a handful of tasks), so the plain `VecDeque` is the better trade for a reader.
 //!
 //! Wakers are dropped inside the primitive's std lock when replaced or cancelled. That is fine
-//! with evloop's waker, whose last drop only frees an empty task shell (see `task/cell.rs`); an
+//! with evloop's waker, whose last drop only frees an empty task shell (see `executor/cell.rs`); an
 //! executor whose waker drop ran arbitrary code would need them moved out first.
 
 use std::collections::VecDeque;
@@ -40,30 +42,43 @@ use std::task::Waker;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Ticket(u64);
 
-/// Tasks waiting for a resource, oldest first.
+/// Tasks waiting for a resource, oldest first, each with what it waits for (`D`; nothing by
+/// default).
 #[derive(Debug)]
-pub(crate) struct WaitQueue {
-    /// `(ticket, waker)` of each waiting task; sorted by ticket because tickets only grow.
-    parked: VecDeque<(Ticket, Waker)>,
+pub(crate) struct WaitQueue<D = ()> {
+    /// `(ticket, waker, need)` of each waiting task; sorted by ticket because tickets only grow.
+    parked: VecDeque<(Ticket, Waker, D)>,
     /// The ticket the next `push` hands out (a `u64` never wraps in practice).
     next_ticket: u64,
 }
 
 impl WaitQueue {
+    /// Puts a task at the back of the queue and returns its ticket.
+    pub(crate) fn push(&mut self, waker: &Waker) -> Ticket {
+        self.push_with(waker, ())
+    }
+}
+
+impl<D> WaitQueue<D> {
     /// An empty queue; allocates nothing until the first task waits.
-    pub(crate) const fn new() -> WaitQueue {
+    pub(crate) const fn new() -> WaitQueue<D> {
         WaitQueue {
             parked: VecDeque::new(),
             next_ticket: 0,
         }
     }
 
-    /// Puts a task at the back of the queue and returns its ticket.
-    pub(crate) fn push(&mut self, waker: &Waker) -> Ticket {
+    /// Puts a task that waits for `need` at the back of the queue and returns its ticket.
+    pub(crate) fn push_with(&mut self, waker: &Waker, need: D) -> Ticket {
         let ticket = Ticket(self.next_ticket);
         self.next_ticket += 1;
-        self.parked.push_back((ticket, waker.clone()));
+        self.parked.push_back((ticket, waker.clone(), need));
         ticket
+    }
+
+    /// What the oldest task waits for, if any task waits.
+    pub(crate) fn front_need(&self) -> Option<&D> {
+        self.parked.front().map(|(_, _, need)| need)
     }
 
     /// A queued task was polled again: keeps its waker current. Returns `false` when the ticket
@@ -82,6 +97,11 @@ impl WaitQueue {
         true
     }
 
+    /// True while `ticket` waits in the queue (it was neither granted nor removed).
+    pub(crate) fn contains(&self, ticket: Ticket) -> bool {
+        self.position(ticket).is_some()
+    }
+
     /// Takes a task out of the queue because its future was dropped. Returns `false` when the
     /// ticket was not queued any more (it had been granted).
     pub(crate) fn remove(&mut self, ticket: Ticket) -> bool {
@@ -97,12 +117,22 @@ impl WaitQueue {
     /// Grants the oldest task: takes it off the queue and returns its waker, for the caller to
     /// wake once it has released its own lock.
     pub(crate) fn pop_front(&mut self) -> Option<Waker> {
-        self.parked.pop_front().map(|(_, waker)| waker)
+        self.parked.pop_front().map(|(_, waker, _)| waker)
     }
 
-    /// Empties the queue (the resource is gone for good) and returns every waker, oldest first.
+    /// Like [`pop_front`](Self::pop_front), and says which ticket was granted, for a primitive
+    /// that must later tell this grant apart from others (`Notify` forwards a `notify_one` that
+    /// reached a dropped future, but not a `notify_waiters`).
+    pub(crate) fn pop_front_ticket(&mut self) -> Option<(Ticket, Waker)> {
+        self.parked
+            .pop_front()
+            .map(|(ticket, waker, _)| (ticket, waker))
+    }
+
+    /// Empties the queue (the resource is gone for good, or every waiter is served at once) and
+    /// returns every waker, oldest first.
     pub(crate) fn take_all(&mut self) -> Vec<Waker> {
-        self.parked.drain(..).map(|(_, waker)| waker).collect()
+        self.parked.drain(..).map(|(_, waker, _)| waker).collect()
     }
 
     /// How many tasks wait.
@@ -117,7 +147,9 @@ impl WaitQueue {
 
     /// Index of `ticket` in the queue, found by binary search (the queue is sorted by ticket).
     fn position(&self, ticket: Ticket) -> Option<usize> {
-        self.parked.binary_search_by_key(&ticket, |(t, _)| *t).ok()
+        self.parked
+            .binary_search_by_key(&ticket, |(t, _, _)| *t)
+            .ok()
     }
 }
 

@@ -243,6 +243,38 @@ fn tightest(levels: &[PidsLevel]) -> Option<&PidsLevel> {
     levels.iter().min_by_key(|level| level.headroom())
 }
 
+/// `thread creation refused: <os error>`, and the diagnosis: `<meaning>; check <where>`, plus the
+/// pids cgroup's numbers when a task limit is the likely cause and they can be read.
+pub(crate) fn refusal(error: &io::Error) -> (String, String) {
+    let diagnosis = SpawnDiagnosis::from_error(error);
+    let mut explained = format!(
+        "{}; check {}",
+        diagnosis.meaning(),
+        diagnosis.what_to_check()
+    );
+    if matches!(diagnosis.failure, SpawnFailure::ResourceLimit)
+        && let Some(hint) = pids_hint()
+    {
+        explained.push_str(&format!(" ({hint})"));
+    }
+    (
+        format!("thread creation refused: {}", diagnosis.os_error),
+        explained,
+    )
+}
+
+/// "pids.current 512 of pids.max 512 in /sys/fs/cgroup/...", read from the cgroup files.
+fn pids_hint() -> Option<String> {
+    // Miri's isolation refuses file reads (and would stop the test); there is no cgroup to read.
+    if cfg!(miri) { None } else { cgroup_hint() }
+}
+
+/// The probe's reason line: `thread creation refused: <os error> (<meaning>; check <where>)`.
+pub(crate) fn refusal_reason(error: &io::Error) -> String {
+    let (refused, diagnosis) = refusal(error);
+    format!("{refused} ({diagnosis})")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -46,9 +46,7 @@ impl Worker for Inline {
             mode: Mode::Inline,
             reason: Some("the Inline worker was chosen".to_string()),
         };
-        log::info!("{probe}");
-        self.counters.set_probe(&probe);
-        probe
+        self.report.probed(probe, &self.counters)
     }
 
     fn stats(&self) -> WorkerStats {

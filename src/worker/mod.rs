@@ -69,6 +69,7 @@
 //! is dropped, the thread exits. A blocking call cannot be interrupted from outside; waiting for
 //! it could hang the drop for as long as the call takes.
 
+mod by_name;
 pub(crate) mod current;
 pub mod diagnosis;
 mod error;
@@ -86,6 +87,7 @@ mod tests;
 use std::fmt;
 use std::task::Waker;
 
+pub use by_name::{Denial, by_name, by_name_denied, default_worker};
 pub use error::{BlockingError, QueueFull};
 pub use fallback::Fallback;
 pub use handle::{BlockingHandle, spawn_blocking, try_spawn_blocking};
@@ -122,75 +124,6 @@ pub enum Refused {
     WaitForRoom(Job),
     /// Refused for good; the job was dropped (so its handle resolves to a cancelled `JoinError`).
     Error(BlockingError),
-}
-
-/// The worker a runtime gets when the builder was given none: a [`Fallback`] around a default
-/// [`ThreadPool`] (64 threads, 10 s keep-alive, 1024 queued jobs, `QueueFull::Wait`).
-pub fn default_worker() -> Box<dyn Worker> {
-    Box::new(Fallback::default())
-}
-
-/// A worker chosen by name, as the examples' `--worker threads|inline|fallback` flag does:
-/// `threads` is a bare [`ThreadPool`] (jobs fail when no thread can be had), `inline` is
-/// [`Inline`] (every job blocks the loop, on purpose), `fallback` is the default [`Fallback`].
-pub fn by_name(name: &str) -> Option<Box<dyn Worker>> {
-    match name {
-        "threads" => Some(Box::new(ThreadPool::new())),
-        "inline" => Some(Box::new(Inline::new())),
-        "fallback" => Some(default_worker()),
-        _ => None,
-    }
-}
-
-/// How [`by_name_denied`] made thread creation fail.
-#[derive(Debug)]
-pub enum Denial {
-    /// For real, process-wide and for good: `sandbox::deny_thread_creation` (seccomp).
-    Seccomp,
-    /// The portable simulation: only this worker's pool is refused threads (`Deny::always`),
-    /// because seccomp denial is not available here (the error says why).
-    Portable(std::io::Error),
-}
-
-impl fmt::Display for Denial {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Denial::Seccomp => f.write_str(
-                "thread creation denied for this process (seccomp: clone with CLONE_THREAD → EAGAIN)",
-            ),
-            Denial::Portable(e) => write!(
-                f,
-                "seccomp denial is not available here ({e}); using the portable in-process denial \
-                 (evloop::worker::Deny::always) instead"
-            ),
-        }
-    }
-}
-
-/// [`by_name`], in a process that may not create threads — what the demos' `--deny-threads` does.
-///
-/// Where the platform allows, thread creation is denied for real with
-/// [`sandbox::deny_thread_creation`](crate::sandbox::deny_thread_creation): **irreversible and
-/// process-wide**, so call it only in a process (or child process) made for it. Elsewhere the
-/// named worker's pool gets the portable [`Deny::always`] instead. `Ok(None)` for an unknown
-/// name (nothing is denied then).
-pub fn by_name_denied(name: &str) -> std::io::Result<Option<(Box<dyn Worker>, Denial)>> {
-    if by_name(name).is_none() {
-        return Ok(None);
-    }
-    match crate::sandbox::deny_thread_creation() {
-        Ok(()) => Ok(by_name(name).map(|worker| (worker, Denial::Seccomp))),
-        Err(e) if e.kind() == std::io::ErrorKind::Unsupported => {
-            let pool = ThreadPool::builder().spawner(Deny::always()).build();
-            let worker: Box<dyn Worker> = match name {
-                "threads" => Box::new(pool),
-                "fallback" => Box::new(Fallback::new(pool)),
-                _ => by_name(name).expect("checked above"),
-            };
-            Ok(Some((worker, Denial::Portable(e))))
-        }
-        Err(e) => Err(e),
-    }
 }
 
 /// A boxed worker is a worker, so `Builder::worker(worker::by_name("inline")?)` reads naturally.

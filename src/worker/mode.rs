@@ -18,7 +18,8 @@ use std::fmt;
 use std::io;
 use std::sync::Mutex;
 
-use super::diagnosis::{SpawnDiagnosis, SpawnFailure, cgroup_hint};
+use super::diagnosis::refusal;
+use super::stats::WorkerCounters;
 
 /// Where the next blocking job will run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,38 +71,6 @@ impl fmt::Display for Probe {
     }
 }
 
-/// `thread creation refused: <os error>`, and the diagnosis: `<meaning>; check <where>`, plus the
-/// pids cgroup's numbers when a task limit is the likely cause and they can be read.
-pub(crate) fn refusal(error: &io::Error) -> (String, String) {
-    let diagnosis = SpawnDiagnosis::from_error(error);
-    let mut explained = format!(
-        "{}; check {}",
-        diagnosis.meaning(),
-        diagnosis.what_to_check()
-    );
-    if matches!(diagnosis.failure, SpawnFailure::ResourceLimit)
-        && let Some(hint) = pids_hint()
-    {
-        explained.push_str(&format!(" ({hint})"));
-    }
-    (
-        format!("thread creation refused: {}", diagnosis.os_error),
-        explained,
-    )
-}
-
-/// "pids.current 512 of pids.max 512 in /sys/fs/cgroup/...", read from the cgroup files.
-fn pids_hint() -> Option<String> {
-    // Miri's isolation refuses file reads (and would stop the test); there is no cgroup to read.
-    if cfg!(miri) { None } else { cgroup_hint() }
-}
-
-/// The probe's reason line: `thread creation refused: <os error> (<meaning>; check <where>)`.
-pub(crate) fn refusal_reason(error: &io::Error) -> String {
-    let (refused, diagnosis) = refusal(error);
-    format!("{refused} ({diagnosis})")
-}
-
 /// Remembers the last mode announced and logs each change once.
 #[derive(Debug, Default)]
 pub(crate) struct ModeReport {
@@ -126,6 +95,15 @@ impl ModeReport {
         if previous != Some(mode) {
             announce(previous, mode, cause, live);
         }
+    }
+}
+
+impl ModeReport {
+    /// The start-up probe found `probe`: say it once, at info, and keep it for the stats.
+    pub(crate) fn probed(&self, probe: Probe, counters: &WorkerCounters) -> Probe {
+        log::info!("{probe}");
+        counters.set_probe(&probe);
+        probe
     }
 }
 
@@ -163,6 +141,7 @@ fn announce(previous: Option<Mode>, mode: Mode, cause: Option<&io::Error>, live:
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::worker::diagnosis::refusal_reason;
 
     #[test]
     fn probe_reads_as_one_line() {

@@ -15,28 +15,31 @@
 //! idle threads do *not* time out, because a thread that exits then cannot be replaced.
 //!
 //! The thread side — waiting, keep-alive, exit — and the state shared with the threads are in
-//! `worker/pool/thread.rs`.
+//! `worker/pool/thread.rs`. Production detail lives beside it, in files named for it: what
+//! happens when the queue is full (`pool/full_queue.rs`), how the pool reports where blocking
+//! work goes (`pool/report.rs`), and the knobs (`pool/builder.rs`).
 //!
 //! **Shutdown** never waits for a thread: dropping the pool cancels the jobs still queued (their
 //! handles resolve to a cancelled `JoinError`), wakes idle threads so they exit, and detaches the
 //! threads still running a job: each finishes its job — a blocking call cannot be interrupted —
 //! drops the result if nobody awaits it any more, and exits.
 
+mod builder;
+mod full_queue;
+mod report;
 mod thread;
 
-use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, MutexGuard};
 use std::task::Waker;
-use std::time::Duration;
 use std::{fmt, io};
 
-use thread::{PoolConfig, PoolShared, PoolState};
+pub use builder::PoolBuilder;
+use thread::{PoolShared, PoolState};
 
-use super::error::{BlockingError, QueueFull};
-use super::job::{Execution, InlineReason, Job};
-use super::mode::{Mode, ModeReport, Probe, refusal_reason};
-use super::spawner::{OsThreads, ThreadSpawner};
+use super::error::BlockingError;
+use super::job::{Execution, Job};
+use super::mode::{Mode, ModeReport, Probe};
 use super::stats::{WorkerCounters, WorkerStats};
 use super::{Refused, Worker};
 
@@ -48,14 +51,6 @@ pub struct ThreadPool {
     report: ModeReport,
     /// True after a `RunInline` overflow was announced; cleared when a job is offloaded again.
     overflow_announced: AtomicBool,
-}
-
-/// Configures a [`ThreadPool`]: `ThreadPool::builder().max_threads(8).build()`.
-pub struct PoolBuilder {
-    /// Settings so far.
-    config: PoolConfig,
-    /// How threads get created.
-    spawner: Box<dyn ThreadSpawner>,
 }
 
 /// Where `place` put a job.
@@ -91,24 +86,6 @@ pub(crate) enum SpawnAttempt {
 }
 
 impl ThreadPool {
-    /// A pool with the defaults: up to 64 threads, 10 s keep-alive, 1024 queued jobs, `Wait`.
-    pub fn new() -> ThreadPool {
-        ThreadPool::builder().build()
-    }
-
-    /// Configures a pool.
-    pub fn builder() -> PoolBuilder {
-        PoolBuilder {
-            config: PoolConfig {
-                max_threads: 64,
-                keep_alive: Duration::from_secs(10),
-                queue_capacity: 1024,
-                when_full: QueueFull::Wait,
-            },
-            spawner: Box::new(OsThreads),
-        }
-    }
-
     /// Locks the shared state. Jobs never run under the lock, so poison cannot leave it torn.
     fn lock(&self) -> MutexGuard<'_, PoolState> {
         self.shared.lock()
@@ -140,16 +117,6 @@ impl ThreadPool {
         }
         // 4. Full.
         Self::full(state, job, room)
-    }
-
-    /// No room for `job`: keep `room` to wake when a thread takes a job off the queue.
-    fn full(mut state: MutexGuard<'_, PoolState>, job: Job, room: Option<&Waker>) -> Placement {
-        if let Some(waker) = room
-            && !state.room_waiters.iter().any(|w| w.will_wake(waker))
-        {
-            state.room_waiters.push(waker.clone());
-        }
-        Placement::Full { job }
     }
 
     /// Step 2: queue `job`, reserve a thread slot, and create the thread outside the lock.
@@ -224,118 +191,6 @@ impl ThreadPool {
         }
     }
 
-    /// Announces the mode after a placement and counts the job as offloaded.
-    pub(crate) fn note_placed(&self, spawn: SpawnAttempt) {
-        WorkerCounters::bump(&self.shared.counters.offloaded);
-        self.overflow_announced.store(false, Ordering::Relaxed);
-        match spawn {
-            SpawnAttempt::NotNeeded => {}
-            SpawnAttempt::Created => self.report.observe(Mode::Offloading, None, 0),
-            SpawnAttempt::Refused(e) => {
-                let live = self.lock().alive;
-                self.report.observe(Mode::LiveThreadsOnly, Some(&e), live);
-            }
-        }
-    }
-
-    /// Announces that no thread could take a job; `mode` is where such jobs go now.
-    pub(crate) fn note_no_thread(&self, mode: Mode, error: &io::Error) {
-        self.report.observe(mode, Some(error), 0);
-    }
-
-    /// Applies the `QueueFull` policy to a job that found the queue full.
-    pub(crate) fn when_full(&self, job: Job) -> Result<Execution, Refused> {
-        let counters = &self.shared.counters;
-        let capacity = self.shared.config.queue_capacity;
-        match self.shared.config.when_full {
-            QueueFull::Wait => {
-                WorkerCounters::bump(&counters.waited_for_room);
-                log::debug!(
-                    "blocking job {}: queue full ({capacity}), waiting",
-                    job.id()
-                );
-                Err(Refused::WaitForRoom(job))
-            }
-            QueueFull::Reject => {
-                WorkerCounters::bump(&counters.rejected);
-                log::debug!(
-                    "blocking job {}: queue full ({capacity}), rejected",
-                    job.id()
-                );
-                drop(job); // cancels it
-                Err(Refused::Error(BlockingError::QueueFull { capacity }))
-            }
-            QueueFull::RunInline => {
-                if !self.overflow_announced.swap(true, Ordering::Relaxed) {
-                    log::warn!(
-                        "blocking queue full ({capacity} jobs, every thread busy): running \
-                         blocking work on the event loop thread — the loop is blocked while it runs"
-                    );
-                }
-                counters.count_inline(InlineReason::QueueFull);
-                job.run();
-                Ok(Execution::Inline(InlineReason::QueueFull))
-            }
-        }
-    }
-
-    /// Tries to create a thread that exits at once; `no_thread` is where jobs go if that fails
-    /// and no pool thread is alive.
-    pub(crate) fn probe_with(&self, no_thread: Mode) -> Probe {
-        let probe = match self
-            .shared
-            .spawner
-            .spawn("evloop-probe".to_string(), Box::new(|| {}))
-        {
-            Ok(()) => {
-                self.lock().spawn_refused = false;
-                self.report.observe(Mode::Offloading, None, 0);
-                Probe {
-                    mode: Mode::Offloading,
-                    reason: None,
-                }
-            }
-            Err(e) => {
-                WorkerCounters::bump(&self.shared.counters.spawn_failures);
-                let live = {
-                    let mut state = self.lock();
-                    state.spawn_refused = true;
-                    state.alive
-                };
-                let mode = if live > 0 {
-                    Mode::LiveThreadsOnly
-                } else {
-                    no_thread
-                };
-                self.report.observe(mode, Some(&e), live);
-                Probe {
-                    mode,
-                    reason: Some(refusal_reason(&e)),
-                }
-            }
-        };
-        log::info!("{probe}");
-        self.shared.counters.set_probe(&probe);
-        probe
-    }
-
-    /// A snapshot of the counters; `no_thread` names the mode when no thread can be had.
-    pub(crate) fn stats_with(&self, no_thread: Mode) -> WorkerStats {
-        let state = self.lock();
-        let mode = match (state.spawn_refused, state.alive) {
-            (false, _) => Mode::Offloading,
-            (true, 0) => no_thread,
-            (true, _) => Mode::LiveThreadsOnly,
-        };
-        let mut stats = self.shared.counters.snapshot(mode);
-        stats.threads_alive = state.alive;
-        stats.threads_idle = state.idle;
-        stats.queue_len = state.waiting();
-        stats.queue_capacity = self.shared.config.queue_capacity;
-        stats.max_threads = self.shared.config.max_threads;
-        stats
-    }
-
     /// The counters, for `Fallback`.
     pub(crate) fn counters(&self) -> &WorkerCounters {
         &self.shared.counters
@@ -401,69 +256,5 @@ impl fmt::Debug for ThreadPool {
             .field("config", &self.shared.config)
             .field("stats", &self.stats())
             .finish()
-    }
-}
-
-impl PoolBuilder {
-    /// Most threads alive at once (default 64; at least 1).
-    pub fn max_threads(mut self, max: usize) -> PoolBuilder {
-        self.config.max_threads = max.max(1);
-        self
-    }
-
-    /// How long an idle thread waits for a job before exiting (default 10 s).
-    pub fn keep_alive(mut self, keep_alive: Duration) -> PoolBuilder {
-        self.config.keep_alive = keep_alive;
-        self
-    }
-
-    /// Most jobs waiting while every thread is busy (default 1024; 0: none wait).
-    pub fn queue_capacity(mut self, capacity: usize) -> PoolBuilder {
-        self.config.queue_capacity = capacity;
-        self
-    }
-
-    /// What happens to a job when the queue is full (default [`QueueFull::Wait`]).
-    pub fn when_full(mut self, policy: QueueFull) -> PoolBuilder {
-        self.config.when_full = policy;
-        self
-    }
-
-    /// How threads are created (default [`OsThreads`]; tests pass a [`Deny`](super::Deny)).
-    pub fn spawner(mut self, spawner: impl ThreadSpawner) -> PoolBuilder {
-        self.spawner = Box::new(spawner);
-        self
-    }
-
-    /// Creates the pool. No thread is created before the first job.
-    pub fn build(self) -> ThreadPool {
-        ThreadPool {
-            shared: Arc::new(PoolShared {
-                state: Mutex::new(PoolState {
-                    queue: VecDeque::new(),
-                    alive: 0,
-                    idle: 0,
-                    starting: 0,
-                    spawn_refused: false,
-                    shutdown: false,
-                    room_waiters: Vec::new(),
-                    next_thread: 1,
-                }),
-                job_ready: Condvar::new(),
-                config: self.config,
-                spawner: self.spawner,
-                counters: WorkerCounters::default(),
-            }),
-            report: ModeReport::default(),
-            overflow_announced: AtomicBool::new(false),
-        }
-    }
-}
-
-impl fmt::Debug for PoolBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PoolBuilder")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
     }
 }

@@ -11,8 +11,8 @@ use std::path::Path;
 use mio::Interest;
 
 use super::{SocketAddr, UnixStream};
+use crate::net::accept_backoff::accept_with_backoff;
 use crate::net::poll_evented::PollEvented;
-use crate::net::tcp_listener::accept_with_backoff;
 
 /// A Unix stream socket listening on a path, registered with the current runtime.
 ///

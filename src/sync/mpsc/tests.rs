@@ -307,3 +307,16 @@ fn handles_are_send_and_sync_for_send_values() {
     assert_send_sync::<UnboundedSender<std::cell::Cell<u8>>>();
     assert_send_sync::<Receiver<std::cell::Cell<u8>>>();
 }
+
+#[test]
+fn poll_recv_serves_hand_written_futures_and_keeps_the_waker() {
+    let (counter, waker) = counting_waker();
+    let (tx, mut rx): (UnboundedSender<u8>, UnboundedReceiver<u8>) = unbounded_channel();
+    let mut cx = std::task::Context::from_waker(&waker);
+    assert!(rx.poll_recv(&mut cx).is_pending());
+    tx.send(4).expect("receiver alive");
+    assert_eq!(counter.wakes(), 1, "the waker left by poll_recv was woken");
+    assert_eq!(rx.poll_recv(&mut cx), Poll::Ready(Some(4)));
+    drop(tx);
+    assert_eq!(rx.poll_recv(&mut cx), Poll::Ready(None));
+}

@@ -16,7 +16,7 @@
 
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 /// Turns a C-style return value into `io::Result`: `-1` means "failed, see `errno`".
 ///
@@ -222,6 +222,84 @@ impl RawSocketAddr {
     fn as_mut_ptr(&mut self) -> *mut libc::sockaddr {
         (self as *mut RawSocketAddr).cast()
     }
+}
+
+/// A signal's disposition as the kernel keeps it (handler, mask, flags), saved to be put back.
+pub(crate) struct SignalDisposition(libc::sigaction);
+
+/// `sigaction(signal, handler)`: from now on `handler` runs when `signal` arrives, on whichever
+/// thread the kernel picks. `SA_RESTART` makes slow system calls interrupted by it (a blocking read
+/// on a pool thread) restart instead of failing with `EINTR`; `epoll_wait` is never restarted, and
+/// the reactor treats its `EINTR` as an early return. Returns the disposition it replaced.
+pub(crate) fn set_signal_handler(
+    signal: libc::c_int,
+    handler: extern "C" fn(libc::c_int),
+) -> io::Result<SignalDisposition> {
+    let mut action = empty_sigaction();
+    action.sa_sigaction = handler as libc::sighandler_t;
+    action.sa_flags = libc::SA_RESTART;
+    let mut previous = empty_sigaction();
+    // SAFETY: both pointers are to live, initialised `sigaction`s on our stack; the kernel reads
+    // `action` and writes `previous`, and keeps neither. The handler is an `extern "C" fn` that
+    // lives for the whole program; that it only does async-signal-safe things is the caller's
+    // promise (`signal/registry.rs`), which keeps Rust's rules: it touches atomics and `write`.
+    cvt(unsafe { libc::sigaction(signal, &action, &mut previous) })?;
+    Ok(SignalDisposition(previous))
+}
+
+/// `sigaction(signal, saved)`: puts back a disposition saved by [`set_signal_handler`] (usually
+/// `SIG_DFL`, so that the signal's default action — for SIGINT, ending the process — applies again).
+pub(crate) fn restore_signal_disposition(
+    signal: libc::c_int,
+    saved: &SignalDisposition,
+) -> io::Result<()> {
+    // SAFETY: `saved.0` is a disposition the kernel itself returned, live for the call and only
+    // read; a null `oldact` asks for nothing back.
+    cvt(unsafe { libc::sigaction(signal, &saved.0, std::ptr::null_mut()) })?;
+    Ok(())
+}
+
+/// A `sigaction` with the default handler, no flags and an empty mask.
+fn empty_sigaction() -> libc::sigaction {
+    // SAFETY: `sigaction` is a C struct of integers, a signal set and (on Linux) an optional
+    // function pointer; all zeros is a valid value of each (SIG_DFL, no flags, `None`).
+    let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+    // SAFETY: `sigemptyset` writes only the `sigset_t` it is given, which is live and writable;
+    // it cannot fail for a valid pointer.
+    unsafe { libc::sigemptyset(&mut action.sa_mask) };
+    action
+}
+
+/// Writes `byte` to `fd` from inside a signal handler, and nothing else.
+///
+/// Async-signal-safe: `write(2)` is on POSIX's list of functions a handler may call, and `errno`,
+/// which `write` may change under the feet of the code the signal interrupted, is put back. A
+/// full pipe (`EAGAIN`, the descriptor is non-blocking) is ignored: a byte is already waiting.
+pub(crate) fn write_from_signal_handler(fd: RawFd, byte: u8) {
+    let errno = errno_location();
+    // SAFETY: `errno_location` points at this thread's `errno`, valid for the thread's life.
+    let saved = unsafe { *errno };
+    // SAFETY: `write` reads one byte from `byte`, a live local. The descriptor stays open while a
+    // handler can see it: `signal/registry.rs` closes it only after unpublishing it and waiting
+    // for running handlers to finish, so this never writes to a descriptor that was reused.
+    let _ = unsafe { libc::write(fd, (&raw const byte).cast(), 1) };
+    // SAFETY: as above; restoring the value read at entry.
+    unsafe { *errno = saved };
+}
+
+/// The address of the calling thread's `errno`.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn errno_location() -> *mut libc::c_int {
+    // SAFETY: `__errno_location` takes nothing and returns the calling thread's `errno`; it is
+    // async-signal-safe (it reads the thread pointer).
+    unsafe { libc::__errno_location() }
+}
+
+/// The address of the calling thread's `errno`.
+#[cfg(any(target_vendor = "apple", target_os = "freebsd"))]
+fn errno_location() -> *mut libc::c_int {
+    // SAFETY: `__error` takes nothing and returns the calling thread's `errno`.
+    unsafe { libc::__error() }
 }
 
 /// `CLOCK_MONOTONIC_COARSE` in nanoseconds: the time of the kernel's last timer tick, read from

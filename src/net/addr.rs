@@ -13,7 +13,7 @@
 //!
 //! A literal address needs no system call at all, so it never pays for a trip to a worker thread:
 //! binding `"127.0.0.1:0"` costs what it cost when `bind` was synchronous. A name goes through
-//! [`spawn_blocking`](crate::task::spawn_blocking), the same door as any other blocking call, so
+//! [`spawn_blocking`], the same door as any other blocking call, so
 //! it runs on a pool thread — or inline on the loop when the worker has no thread
 //! (`docs/06-offload-and-the-fallback.md`).
 //!

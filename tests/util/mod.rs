@@ -66,6 +66,16 @@ pub fn reset_on_close(socket: &impl std::os::fd::AsRawFd) {
 /// child does the real work (what a parent must not do to itself: install seccomp, lower limits).
 /// Returns (success, stdout, stderr); kills the child and fails loudly after `deadline`.
 pub fn run_test_in_child(name: &str, env_var: &str, deadline: Duration) -> (bool, String, String) {
+    let (status, stdout, stderr) = run_test_in_child_status(name, env_var, deadline);
+    (status.success(), stdout, stderr)
+}
+
+/// Like [`run_test_in_child`], with the child's whole exit status (to see which signal ended it).
+pub fn run_test_in_child_status(
+    name: &str,
+    env_var: &str,
+    deadline: Duration,
+) -> (std::process::ExitStatus, String, String) {
     use std::io::Read;
     use std::process::{Command, Stdio};
     use std::time::Instant;
@@ -101,5 +111,5 @@ pub fn run_test_in_child(name: &str, env_var: &str, deadline: Duration) -> (bool
     };
     let out = stdout.join().expect("reader ends");
     let err = stderr.join().expect("reader ends");
-    (status.success(), out, err)
+    (status, out, err)
 }

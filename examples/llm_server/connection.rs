@@ -3,20 +3,31 @@
 //!
 //! ```text
 //!  ┌─► read a head ──► read its body ──► service.respond ──► write the response ─┐ keep-alive
-//!  │   (≤ max_head)    (Content-Length,  (routes, model)     (bounded by the      │
-//!  │                    ≤ max_body)                           same timeout)       │
+//!  │   (≤ max_head)    (Content-Length,  (routes, model;     (bounded by the      │
+//!  │                    ≤ max_body;       meanwhile, watch    same timeout; no    │
+//!  │                    100 Continue      the socket for      body after HEAD)    │
+//!  │                    first if asked)   the client leaving)                     │
 //!  └──────────────────────────────────────────────────────────────────────────────┘
 //!        │ the whole request must arrive within `read_timeout`:
 //!        │   nothing came  → close quietly (an idle keep-alive connection)
 //!        │   part of it    → 408, close (a stalled or slowloris client)
-//!        │ the parser refuses it → 400/411/413/431/501, close
+//!        │ the parser refuses it → 400/411/413/414/417/431/501, close
 //!        │ the client closed → done
+//!        │ the client left while its request waited → close, nothing written
 //! ```
 //!
 //! Everything a client can make the server hold is bounded. The bytes of the request being read
 //! live in one buffer that never grows past `max_head + max_body`; bytes that arrive after a
 //! request (a pipelined next request) stay in it and are parsed next. Reading has a deadline, and
 //! so has writing: a client that never reads its responses is closed too.
+//!
+//! While the service works on a request, the connection keeps reading ([`Connection::departure`]):
+//! bytes that come are kept (a pipelined next request), and the end of the stream or an error
+//! means the client has left, so `generation.rs` can drop a request nobody waits for. A client
+//! that only shut down its sending side (`shutdown(SHUT_WR)`) and still waits for its answer
+//! looks exactly the same from here, and is taken as gone too. That is nginx's choice (a client
+//! "prematurely closed connection", status 499): browsers, curl and HTTP libraries do not
+//! half-close, and the alternative — serving every closed connection — is the bug this fixes.
 //!
 //! Closing is a *lingering* close, as nginx and Apache do it: shut down our sending side (the
 //! client reads the response, then the end of the stream), then read and discard whatever the
@@ -32,7 +43,9 @@ use std::time::Duration;
 use evloop::net::TcpStream;
 use evloop::time::timeout;
 
-use crate::http::{self, HttpError, Limits, Request, Response};
+use crate::generation::Departure;
+use crate::request::{self, HttpError, Limits, Request};
+use crate::response::{self, Response};
 use crate::service::Service;
 
 /// How many bytes one read asks for at most.
@@ -58,6 +71,8 @@ pub enum Ending {
     Refused(HttpError),
     /// The client did not take a response in time.
     WriteTimedOut,
+    /// The client left while its request waited or ran: nothing was written.
+    Left(Departure),
 }
 
 impl fmt::Display for Ending {
@@ -78,6 +93,7 @@ impl fmt::Display for Ending {
             Ending::WriteTimedOut => {
                 f.write_str("client did not read its response in time, closed")
             }
+            Ending::Left(departure) => write!(f, "{departure} while its request was served"),
         }
     }
 }
@@ -104,14 +120,20 @@ pub async fn serve_connection(stream: TcpStream, service: &Service) -> io::Resul
             Ok(Err(ReadError::ClosedMidRequest)) => return Ok(Ending::ClosedMidRequest),
             Ok(Err(ReadError::Io(e))) => return Err(e),
             Ok(Err(ReadError::Http(e))) => {
-                return conn
-                    .answer_and_close(Response::from(e), Ending::Refused(e))
-                    .await;
+                let method = if request::asks_for_head(&conn.buf) {
+                    "HEAD"
+                } else {
+                    ""
+                };
+                let refusal = Response::from(e).bytes_for(method, false);
+                return conn.answer_and_close(&refusal, Ending::Refused(e)).await;
             }
             Err(_elapsed) if conn.buf.is_empty() => return conn.close(Ending::Idle).await,
             Err(_elapsed) => {
                 let late = Response::text(408, "Request Timeout", "408 Request Timeout\n");
-                return conn.answer_and_close(late, Ending::Stalled).await;
+                return conn
+                    .answer_and_close(&late.to_bytes(false), Ending::Stalled)
+                    .await;
             }
         };
         log::debug!(
@@ -120,15 +142,18 @@ pub async fn serve_connection(stream: TcpStream, service: &Service) -> io::Resul
             request.path,
             body.len()
         );
-        // 2. The answer: this may wait for the execution lock and the model.
-        let response = service.respond(&request, body).await;
+        // 2. The answer: this may wait for the execution lock and the model, unless the client
+        //    leaves meanwhile.
+        let response = match service.respond(&request, body, conn.departure()).await {
+            Ok(response) => response,
+            Err(departure) => return Ok(Ending::Left(departure)),
+        };
         // 3. Write it, then keep going or close as the client asked.
+        let bytes = response.bytes_for(&request.method, request.keep_alive);
         if !request.keep_alive {
-            return conn
-                .answer_and_close(response, Ending::CloseRequested)
-                .await;
+            return conn.answer_and_close(&bytes, Ending::CloseRequested).await;
         }
-        if !conn.write(&response.to_bytes(true)).await? {
+        if !conn.write(&bytes).await? {
             return Ok(Ending::WriteTimedOut);
         }
         served += 1;
@@ -188,6 +213,12 @@ impl Connection {
         };
         // The parser bounded the length, so this stays within the buffer's limit.
         let end = head_len + request.content_length;
+        if request.expect_continue && self.buf.len() < end {
+            // The client holds its body back until it hears this (RFC 9110 §10.1.1); a refusal
+            // would have come from the parser already. 25 bytes into an idle socket: the write
+            // finishes at once, so the read deadline around us never cuts it in half.
+            self.stream.write_all(response::CONTINUE).await?;
+        }
         while self.buf.len() < end {
             if self.fill().await? == 0 {
                 return Err(ReadError::ClosedMidRequest);
@@ -195,6 +226,9 @@ impl Connection {
         }
         let body = self.buf[head_len..end].to_vec();
         self.buf.drain(..end);
+        // Growing to a 64 KiB body doubled the buffer to 128 KiB; the request may now wait a long
+        // time for the model, and the body has its own copy: give the room back meanwhile.
+        self.buf.shrink_to(READ_CHUNK);
         self.searched = 0;
         Ok(Some((request, body)))
     }
@@ -209,7 +243,7 @@ impl Connection {
         if !ended && self.buf.len() < self.limits.max_head {
             return Ok(None);
         }
-        http::parse_head(&self.buf, self.limits)
+        request::parse_head(&self.buf, self.limits)
     }
 
     /// Reads what has arrived onto the end of `buf`; `Ok(0)` is the end of the stream.
@@ -238,6 +272,23 @@ impl Connection {
         }
     }
 
+    /// Resolves when the client has left: end of stream, or an error on the socket. Meant to be
+    /// raced against the work on a request (`generation.rs`), and cancel-safe for it: bytes that
+    /// arrive meanwhile are a pipelined next request, kept in `buf` by [`Connection::fill`].
+    ///
+    /// Once `buf` is full nothing more can be read, so nothing more can be told: it then waits
+    /// forever, and the request is served as if the client were there (it may well be).
+    async fn departure(&mut self) -> Departure {
+        while self.buf.len() < self.limits.max_head + self.limits.max_body {
+            match self.fill().await {
+                Ok(0) => return Departure::Closed,
+                Ok(_) => continue,
+                Err(e) => return Departure::Failed(e),
+            }
+        }
+        std::future::pending().await
+    }
+
     /// Writes `bytes` within the timeout; `false` when the client did not take them in time.
     async fn write(&mut self, bytes: &[u8]) -> io::Result<bool> {
         match timeout(self.timeout, self.stream.write_all(bytes)).await {
@@ -246,9 +297,9 @@ impl Connection {
         }
     }
 
-    /// Writes a last response (with `Connection: close`) and closes.
-    async fn answer_and_close(mut self, response: Response, ending: Ending) -> io::Result<Ending> {
-        if !self.write(&response.to_bytes(false)).await? {
+    /// Writes a last response (written with `Connection: close`) and closes.
+    async fn answer_and_close(mut self, response: &[u8], ending: Ending) -> io::Result<Ending> {
+        if !self.write(response).await? {
             return Ok(Ending::WriteTimedOut);
         }
         self.close(ending).await

@@ -7,8 +7,10 @@
 //! threads|inline|fallback` (default fallback), `--lock` / `--no-lock` (default lock: one
 //! generation at a time), `--work-ms MS` (the model's duration, default 1000), `--deny-threads`
 //! (make the OS refuse new threads first, with seccomp where it can), `--read-timeout-ms MS`
-//! (default 10000: time a client has to send a request or take a response). It prints
-//! `listening on ADDR`, then which way blocking work goes, and serves until killed.
+//! (default 10000: time a client has to send a request or take a response), `--max-waiting N`
+//! (default 64: requests that may wait for the lock; more get `503` at once) and
+//! `--retry-after-s S` (default 1: the `Retry-After` of that 503). It prints `listening on ADDR`,
+//! then which way blocking work goes, and serves until killed.
 //!
 //! Try this — watch `/health` during a generation, in two terminals:
 //!
@@ -21,14 +23,25 @@
 //! cargo run --release --example llm_server -- --deny-threads
 //! #   the default fallback after the OS refused threads: /health stalls again, and the reply's
 //! #   X-Blocking header says why (curl -si shows it)
-//! curl -s localhost:8080/stats          # the loop, the worker, the lock, the connections
+//! curl -s localhost:8080/stats          # the loop, the worker, the lock, the line, the connections
+//! curl -sI localhost:8080/health        # HEAD: the headers of GET, no body
 //! RUST_LOG=debug cargo run --release --example llm_server   # each request and how each connection ended
 //! ```
 //!
-//! The parser (`http.rs`) and the connection loop (`connection.rs`) take no chances: a head over
-//! 8 KiB is a 431, a body over 64 KiB a 413, a POST without `Content-Length` a 411, anything
-//! malformed a 400, chunked bodies a 501; a client that stalls mid-request gets a 408 and is
-//! closed after the read timeout. Each refusal names its rule:
+//! Clients that leave are not served (`generation.rs`): a request whose client closes while it
+//! waits for the lock is dropped, and never reaches the model; one whose client closes while the
+//! model runs is counted (a call running on a thread cannot be interrupted). Try it:
+//!
+//! ```text
+//! for i in $(seq 20); do curl -s -m 0.2 -d x localhost:8080/generate & done; wait
+//! curl -s localhost:8080/stats | grep gone   # 19 before their turn, 1 while the model ran
+//! ```
+//!
+//! The parser (`request.rs`) and the connection loop (`connection.rs`) take no chances: a head
+//! over 8 KiB is a 431 (a request line over 8 KiB a 414), a body over 64 KiB a 413, a POST without
+//! `Content-Length` a 411, a missing, doubled or invalid `Host` or anything else malformed a 400,
+//! chunked bodies a 501; a client that stalls mid-request gets a 408 and is closed after the read
+//! timeout. Each refusal names its rule:
 //!
 //! ```text
 //! curl -s -X POST localhost:8080/generate                                  # 411 Length Required
@@ -37,8 +50,10 @@
 //! ```
 
 mod connection;
-mod http;
+mod generation;
 mod model;
+mod request;
+mod response;
 mod service;
 
 use std::io::{self, Write};
@@ -62,18 +77,20 @@ fn main() -> io::Result<()> {
         if let Some(probe) = probe {
             println!("{probe}");
         }
-        println!(
-            "model: {} ms per generation, {}",
-            args.work.as_millis(),
-            if args.lock {
-                "one at a time (execution lock)"
-            } else {
-                "no lock"
-            }
-        );
+        let line = match args.lock {
+            true => format!(
+                "one at a time (execution lock), at most {} waiting, then 503 (Retry-After: {} s)",
+                args.max_waiting,
+                args.retry_after.as_secs()
+            ),
+            false => "no lock".into(),
+        };
+        println!("model: {} ms per generation, {line}", args.work.as_millis());
         let mut settings = Settings::new(model::with_work(args.work));
         settings.lock = args.lock;
         settings.read_timeout = args.read_timeout;
+        settings.max_waiting = args.max_waiting;
+        settings.retry_after = args.retry_after;
         Service::new(settings).serve(listener).await
     })
 }
@@ -113,6 +130,10 @@ struct Args {
     deny_threads: bool,
     /// Time a client has to send one request or take one response.
     read_timeout: Duration,
+    /// Most requests waiting for the lock.
+    max_waiting: usize,
+    /// `Retry-After` of the 503 for a full line.
+    retry_after: Duration,
 }
 
 impl Args {
@@ -125,21 +146,23 @@ impl Args {
             work: Duration::from_millis(1000),
             deny_threads: false,
             read_timeout: Duration::from_secs(10),
+            max_waiting: 64,
+            retry_after: Duration::from_secs(1),
         };
         let mut argv = std::env::args().skip(1);
         while let Some(arg) = argv.next() {
-            let mut millis = || -> io::Result<Duration> {
+            let mut number = || -> io::Result<u64> {
                 let value = argv.next().and_then(|v| v.parse().ok());
-                value
-                    .map(Duration::from_millis)
-                    .ok_or_else(|| Args::bad(&arg))
+                value.ok_or_else(|| Args::bad(&arg))
             };
             match arg.as_str() {
                 "--worker" => args.worker = argv.next().ok_or_else(|| Args::bad(&arg))?,
                 "--lock" => args.lock = true,
                 "--no-lock" => args.lock = false,
-                "--work-ms" => args.work = millis()?,
-                "--read-timeout-ms" => args.read_timeout = millis()?,
+                "--work-ms" => args.work = Duration::from_millis(number()?),
+                "--read-timeout-ms" => args.read_timeout = Duration::from_millis(number()?),
+                "--max-waiting" => args.max_waiting = number()? as usize,
+                "--retry-after-s" => args.retry_after = Duration::from_secs(number()?.max(1)),
                 "--deny-threads" => args.deny_threads = true,
                 addr => args.addr = addr.parse().map_err(|_| Args::bad(addr))?,
             }
@@ -156,8 +179,8 @@ impl Args {
             io::ErrorKind::InvalidInput,
             format!(
                 "not understood: {what}\nusage: llm_server [ADDR] [--worker threads|inline|fallback] \
-                 [--lock|--no-lock] [--work-ms MS] [--read-timeout-ms MS] [--deny-threads] \
-                 (see the top of examples/llm_server/main.rs)"
+                 [--lock|--no-lock] [--work-ms MS] [--read-timeout-ms MS] [--max-waiting N] \
+                 [--retry-after-s S] [--deny-threads] (see the top of examples/llm_server/main.rs)"
             ),
         )
     }

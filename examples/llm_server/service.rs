@@ -1,11 +1,14 @@
-//! The service: three routes, the execution lock around the model, and the count of open
+//! The service: three routes, the line for the model (`generation.rs`), and the count of open
 //! connections.
 //!
 //! | route | what it does | where it runs |
 //! | --- | --- | --- |
 //! | `GET /health` | answers `ok` at once | on the loop |
-//! | `GET /stats` | the loop's, the worker's and the lock's statistics | on the loop |
-//! | `POST /generate` | the body is the prompt; takes the execution lock, runs the model with `spawn_blocking` | wherever the worker puts it |
+//! | `GET /stats` | the loop's, the worker's, the lock's and the line's statistics | on the loop |
+//! | `POST /generate` | the body is the prompt; waits for a turn, runs the model with `spawn_blocking` | wherever the worker puts it |
+//!
+//! `HEAD` is served wherever `GET` is (RFC 9110 §9.1: every general-purpose server must); the
+//! connection loop then sends the head of the response without its body.
 //!
 //! `/health` never waits for anything, so how fast it answers *during* a generation measures one
 //! thing only: whether the loop is free. Offloaded, the model blocks a pool thread and `/health`
@@ -16,10 +19,11 @@
 //!
 //! The execution lock (`--lock`, the default) lets one generation run at a time, as a service
 //! with one model instance (one GPU) must. Waiting for it is async: a request queued behind the
-//! lock costs no thread and does not block the loop.
+//! lock costs no thread and does not block the loop. How many may wait, and what happens to those
+//! whose client leaves, is `generation.rs`.
 
 use std::cell::{Cell, RefCell};
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
 use std::io;
 use std::rc::Rc;
 use std::task::{Poll, Waker};
@@ -27,12 +31,12 @@ use std::time::Duration;
 
 use evloop::net::TcpListener;
 use evloop::spawn;
-use evloop::sync::Mutex;
-use evloop::worker::Execution;
 
 use crate::connection::serve_connection;
-use crate::http::{Limits, Request, Response};
+use crate::generation::{Departure, Generations};
 use crate::model::Model;
+use crate::request::{Limits, Request};
+use crate::response::Response;
 
 /// What the service is configured with.
 #[derive(Clone)]
@@ -43,17 +47,23 @@ pub struct Settings {
     pub read_timeout: Duration,
     /// Run one generation at a time (the execution lock).
     pub lock: bool,
+    /// Most requests that may wait for the lock; more are answered 503 (default 64).
+    pub max_waiting: usize,
+    /// The `Retry-After` of that 503, in whole seconds (default 1 s).
+    pub retry_after: Duration,
     /// The blocking model `POST /generate` calls.
     pub model: Model,
 }
 
 impl Settings {
-    /// The defaults around `model`: default limits, a 10 s timeout, the lock on.
+    /// The defaults around `model`: default limits, a 10 s timeout, the lock on, 64 may wait.
     pub fn new(model: Model) -> Settings {
         Settings {
             limits: Limits::default(),
             read_timeout: Duration::from_secs(10),
             lock: true,
+            max_waiting: 64,
+            retry_after: Duration::from_secs(1),
             model,
         }
     }
@@ -63,9 +73,8 @@ impl Settings {
 pub struct Service {
     /// The configuration.
     settings: Settings,
-    /// The execution lock, held around each generation when `settings.lock` is on (always there,
-    /// so that `/stats` can show its contention either way).
-    lock: Mutex<()>,
+    /// The model and the line for it.
+    generations: Generations,
     /// Connections being served.
     connections: Connections,
 }
@@ -73,9 +82,15 @@ pub struct Service {
 impl Service {
     /// A service with `settings`, serving nobody yet.
     pub fn new(settings: Settings) -> Rc<Service> {
+        let generations = Generations::new(
+            settings.model.clone(),
+            settings.lock,
+            settings.max_waiting,
+            settings.retry_after,
+        );
         Rc::new(Service {
             settings,
-            lock: Mutex::new(()),
+            generations,
             connections: Connections::default(),
         })
     }
@@ -102,57 +117,38 @@ impl Service {
         }
     }
 
-    /// The response to one request. Only `/generate` ever waits (for the lock and the model).
-    pub async fn respond(&self, request: &Request, body: Vec<u8>) -> Response {
+    /// The response to one request; `Err` when the client left before it was ready (only
+    /// `/generate` waits, and only it watches `departure`, which resolves when the client leaves).
+    pub async fn respond(
+        &self,
+        request: &Request,
+        body: Vec<u8>,
+        departure: impl Future<Output = Departure>,
+    ) -> Result<Response, Departure> {
         // Route on the path alone: a query string does not change the resource.
         let path = request.path.split('?').next().unwrap_or_default();
-        match (request.method.as_str(), path) {
-            ("GET", "/health") => Response::text(200, "OK", "ok\n"),
-            ("GET", "/stats") => Response::text(200, "OK", self.stats()),
-            ("POST", "/generate") => self.generate(body).await,
-            (_, "/health" | "/stats") => method_not_allowed("GET"),
+        let response = match (request.method.as_str(), path) {
+            ("GET" | "HEAD", "/health") => Response::text(200, "OK", "ok\n"),
+            ("GET" | "HEAD", "/stats") => Response::text(200, "OK", self.stats()),
+            ("POST", "/generate") => return self.generations.generate(body, departure).await,
+            (_, "/health" | "/stats") => method_not_allowed("GET, HEAD"),
             (_, "/generate") => method_not_allowed("POST"),
             _ => Response::text(
                 404,
                 "Not Found",
                 "404 Not Found: try GET /health, GET /stats or POST /generate\n",
             ),
-        }
+        };
+        Ok(response)
     }
 
-    /// `POST /generate`: the model, under the execution lock, through `spawn_blocking`.
-    async fn generate(&self, prompt: Vec<u8>) -> Response {
-        let _turn = match self.settings.lock {
-            true => Some(self.lock.lock().await),
-            false => None,
-        };
-        let model = self.settings.model.clone();
-        // `try_`: a worker that refuses the job (a bare pool that cannot create a thread) is a
-        // 503 for this request, not a warning and a cancelled job.
-        let mut job = match evloop::worker::try_spawn_blocking(move || model(&prompt)) {
-            Ok(job) => job,
-            Err(e) => return unavailable(format!("the model could not be started: {e}")),
-        };
-        let result = (&mut job).await;
-        let blocking = blocking_label(job.execution());
-        match result {
-            Ok(text) => Response::text(200, "OK", text).header("X-Blocking", blocking),
-            Err(e) if e.is_panic() => {
-                log::warn!("the model panicked: {e}");
-                Response::text(500, "Internal Server Error", "500 the model failed\n")
-            }
-            Err(e) => unavailable(format!("the model did not run: {e}")),
-        }
-    }
-
-    /// `GET /stats`: the loop, the worker, the lock and the connections, as text.
+    /// `GET /stats`: the loop, the worker, the lock, the line and the connections, as text.
     fn stats(&self) -> String {
         format!(
-            "{}\n{}\nexecution lock ({}): {}\nconnections: {} open, {} accepted\n",
+            "{}\n{}\n{}connections: {} open, {} accepted\n",
             evloop::stats(),
             evloop::worker::stats(),
-            if self.settings.lock { "on" } else { "off" },
-            self.lock.contention(),
+            self.generations.stats(),
             self.connections.open.get(),
             self.connections.accepted.get()
         )
@@ -177,16 +173,6 @@ impl Service {
     }
 }
 
-/// The `X-Blocking` header: where the model ran.
-fn blocking_label(execution: Option<Execution>) -> String {
-    match execution {
-        Some(Execution::Offloaded) => "offloaded".into(),
-        Some(Execution::Inline(reason)) => format!("inline ({reason})"),
-        // A job that ran has an execution; kept total anyway.
-        None => "unknown".into(),
-    }
-}
-
 /// 405 with the one method the path allows.
 fn method_not_allowed(allow: &'static str) -> Response {
     Response::text(
@@ -195,12 +181,6 @@ fn method_not_allowed(allow: &'static str) -> Response {
         format!("405 Method Not Allowed: use {allow}\n"),
     )
     .header("Allow", allow)
-}
-
-/// 503 with the reason.
-fn unavailable(why: String) -> Response {
-    log::debug!("503: {why}");
-    Response::text(503, "Service Unavailable", format!("503 {why}\n"))
 }
 
 /// The count of open connections, and the tasks waiting for it to reach zero.

@@ -38,7 +38,8 @@
 //! ourselves is that the task may be touched from other threads: `Wake` requires `Send + Sync`,
 //! because a `Waker` may be sent anywhere. That promise, and why it holds, is the pair of
 //! `unsafe impl`s below. For a reader this is one unsafe claim to check instead of four unsafe
-//! functions. (`docs/` chapter 1 and `examples/course/step1_block_on.rs` write the vtable by hand.)
+//! functions. (Course step 1 writes the vtable by hand, in `examples/course/common/waker.rs`;
+//! `docs/01-step1-block-on.md` walks through it.)
 //!
 //! The waker of the `block_on` future is a second, simpler `Wake` type, [`MainWake`]: that future
 //! is not in the task slab (it borrows from the caller's stack), so its wake just sets a flag.

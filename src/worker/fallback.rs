@@ -19,7 +19,8 @@
 use std::fmt;
 use std::task::Waker;
 
-use super::job::{Execution, InlineReason, Job};
+use super::execution::{Execution, InlineReason};
+use super::job::Job;
 use super::mode::{Mode, Probe};
 use super::pool::{Placement, ThreadPool};
 use super::stats::WorkerStats;

@@ -19,7 +19,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use super::error::BlockingError;
-use super::job::{Completion, Execution, Job};
+use super::execution::Execution;
+use super::job::{Completion, Job};
 use super::{Refused, Worker};
 use crate::executor::JoinError;
 

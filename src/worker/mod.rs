@@ -38,28 +38,8 @@
 //! refuse, with seccomp.
 //! `worker/spawner.rs` explains the difference.
 //!
-//! ## The deadlock trap
-//!
-//! Any fallback that runs blocking work with fewer threads than jobs has the same trap: **a
-//! blocking job that waits for another blocking job deadlocks when no thread is left to run the
-//! other one.** How evloop behaves:
-//!
-//! - *Inline* (the `Inline` worker, or `Fallback` with no thread): each job runs to the end at its
-//!   `spawn_blocking` call, in submission order. Job B that sends on a buffered channel, submitted
-//!   *before* job A that receives from it, works: B runs first, its value waits in the channel,
-//!   then A finds it. Submitted the other way round, A blocks the loop forever in `recv()` — and B
-//!   is never even submitted, because the task that would submit it cannot run. The whole runtime
-//!   hangs.
-//! - *Pool with few threads* (thread creation refused after some threads exist, or `max_threads`
-//!   reached): A waits on the only live thread for B, which sits in the queue behind it. The loop
-//!   is free — timers tick, other requests that need no blocking job are served — but A's request
-//!   never ends. A `QueueFull::Wait` submitter waiting for room that only A could free is the same
-//!   trap. tokio's bounded blocking pool has it too.
-//!
-//! To stay out: blocking jobs must not wait for each other. Let tasks coordinate (with
-//! `evloop::sync` channels, which wait without blocking a thread) and give each job all it needs
-//! up front; if a job must wait, give it a timeout (`recv_timeout`) so that it fails instead of
-//! hanging; and submit producers before consumers.
+//! Running blocking work with fewer threads than jobs has a trap — a job that waits for another
+//! job can deadlock — described in `worker/inline.rs`.
 //!
 //! ## Shutdown
 //!
@@ -73,6 +53,7 @@ mod by_name;
 pub(crate) mod current;
 pub mod diagnosis;
 mod error;
+mod execution;
 mod fallback;
 mod handle;
 mod inline;
@@ -89,10 +70,11 @@ use std::task::Waker;
 
 pub use by_name::{Denial, by_name, by_name_denied, default_worker};
 pub use error::{BlockingError, QueueFull};
+pub use execution::{Execution, InlineReason};
 pub use fallback::Fallback;
 pub use handle::{BlockingHandle, spawn_blocking, try_spawn_blocking};
 pub use inline::Inline;
-pub use job::{Execution, InlineReason, Job};
+pub use job::Job;
 pub use mode::{Mode, Probe};
 pub use pool::{PoolBuilder, ThreadPool};
 pub use spawner::{Deny, OsThreads, ThreadSpawner};

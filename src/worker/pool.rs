@@ -38,7 +38,8 @@ pub use builder::PoolBuilder;
 use thread::{PoolShared, PoolState};
 
 use super::error::BlockingError;
-use super::job::{Execution, Job};
+use super::execution::Execution;
+use super::job::Job;
 use super::mode::{Mode, ModeReport, Probe};
 use super::stats::{WorkerCounters, WorkerStats};
 use super::{Refused, Worker};

@@ -10,7 +10,7 @@ use std::fmt;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::job::InlineReason;
+use super::execution::InlineReason;
 use super::mode::{Mode, Probe};
 
 /// Jobs that ran on the calling (loop) thread, by reason.

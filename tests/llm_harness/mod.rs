@@ -10,10 +10,13 @@
 //! `#[path]`.
 #![allow(dead_code)] // each test uses a different subset
 
+pub mod fuzz;
+pub mod gated;
+
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::{Arc, mpsc};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use evloop::Runtime;
 use evloop::net::TcpListener;
@@ -111,6 +114,25 @@ impl TestServer {
         Client::connect(self.addr)
     }
 
+    /// Asks `/stats` until its text contains `part`, and returns that text; fails loudly after
+    /// `CLIENT_TIMEOUT`. For the moments a test must know that the server has seen something (a
+    /// client leave, a request join the line) before it goes on. Each ask is a round trip through
+    /// the server's loop, on one kept-alive connection: no sleep.
+    pub fn wait_for_stats(&self, part: &str) -> String {
+        let mut client = self.client();
+        let deadline = Instant::now() + CLIENT_TIMEOUT;
+        loop {
+            let stats = client.request(&get("/stats")).body;
+            if stats.contains(part) {
+                return stats;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "/stats never showed {part:?}; last:\n{stats}"
+            );
+        }
+    }
+
     /// Stops the server once every connection is closed; fails loudly if that does not happen in
     /// time (a leaked connection) or if anything but the listener is left in the reactor.
     pub fn stop(mut self) -> Report {
@@ -205,6 +227,19 @@ impl Client {
 
     /// Reads one response (status line, headers, `Content-Length` body).
     pub fn response(&mut self) -> Reply {
+        let mut reply = self.head_response();
+        let length: usize = reply
+            .header("content-length")
+            .and_then(|v| v.parse().ok())
+            .expect("every response has a Content-Length");
+        let mut body = vec![0; length];
+        self.reader.read_exact(&mut body).expect("response body");
+        reply.body = String::from_utf8(body).expect("UTF-8 body");
+        reply
+    }
+
+    /// Reads the status line and headers of one response, and no body: the answer to `HEAD`.
+    pub fn head_response(&mut self) -> Reply {
         let status_line = self.line();
         let status = status_line
             .strip_prefix("HTTP/1.1 ")
@@ -220,17 +255,10 @@ impl Client {
             let (name, value) = line.split_once(':').expect("header with a colon");
             headers.push((name.to_ascii_lowercase(), value.trim().to_string()));
         }
-        let length: usize = headers
-            .iter()
-            .find(|(n, _)| n == "content-length")
-            .and_then(|(_, v)| v.parse().ok())
-            .expect("every response has a Content-Length");
-        let mut body = vec![0; length];
-        self.reader.read_exact(&mut body).expect("response body");
         Reply {
             status,
             headers,
-            body: String::from_utf8(body).expect("UTF-8 body"),
+            body: String::new(),
         }
     }
 
@@ -264,9 +292,14 @@ impl Client {
         );
     }
 
+    /// Shuts down the sending side (the server reads the end of the stream).
+    pub fn half_close(&self) {
+        let _ = self.reader.get_ref().shutdown(Shutdown::Write);
+    }
+
     /// Half-closes, then reads everything until the server closes.
     pub fn finish(mut self) -> Vec<u8> {
-        let _ = self.reader.get_ref().shutdown(Shutdown::Write);
+        self.half_close();
         let mut all = Vec::new();
         match self.reader.read_to_end(&mut all) {
             Ok(_) => {}

@@ -12,7 +12,8 @@ use super::thread::PoolState;
 use super::{Placement, ThreadPool};
 use crate::worker::Refused;
 use crate::worker::error::{BlockingError, QueueFull};
-use crate::worker::job::{Execution, InlineReason, Job};
+use crate::worker::execution::{Execution, InlineReason};
+use crate::worker::job::Job;
 use crate::worker::stats::WorkerCounters;
 
 impl ThreadPool {

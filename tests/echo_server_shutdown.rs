@@ -227,7 +227,7 @@ fn ctrl_c_finishes_the_messages_in_flight_then_prints_the_stats_and_exits_0() {
 #[cfg_attr(miri, ignore)] // runs a process
 fn the_grace_period_bounds_the_wait_for_a_stuck_message() {
     // A transform of 30 s, a grace period of 0.3 s.
-    let mut server = EchoServer::start(&[
+    let server = EchoServer::start(&[
         "--work-ms",
         "30000",
         "--grace",

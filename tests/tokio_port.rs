@@ -2,7 +2,7 @@
 //! to evloop by the mechanical rename alone, and run.
 //!
 //! `tests/tokio_port/written_for_tokio/` holds the programs as written for tokio (not compiled
-//! here: evloop has no tokio dependency; each was compiled and run against tokio 1.x by hand when
+//! here: evloop has no tokio dependency; each was compiled and run against tokio 1.54.1 by hand when
 //! it was added). Next to them, `tests/tokio_port/*.rs` are the evloop programs this test runs.
 //! The first test checks that each port is *exactly* its original after two replacements:
 //!

@@ -4,9 +4,9 @@
 //! Watch the loop narrate itself with: `RUST_LOG=evloop=debug cargo run --example tour`
 //! (or `RUST_LOG=evloop=trace` to see every turn).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use evloop::time::{MissedTickBehavior, interval, sleep};
+use evloop::time::{Instant, MissedTickBehavior, interval, sleep};
 use evloop::{Runtime, spawn_named};
 
 fn main() -> std::io::Result<()> {

@@ -28,9 +28,20 @@
 //! possible ticks ([`MAX_TICK`]) switches the loop back to a precise reading after every poll.
 //!
 //! Elsewhere than Linux there is no coarse clock here: every poll gets a precise reading.
+//!
+//! ## Paused time
+//!
+//! "The precise clock" above is the loop's [`TimeSource`]: the real clock, unless a test paused
+//! it (`clock/paused.rs`). Paused time stands still, so the kernel tick says nothing about it;
+//! while paused, every poll gets a reading of the paused clock instead (a copy, no system call),
+//! and the detector and the lag see the time that the test made pass.
+
+mod paused;
 
 use std::cell::Cell;
 use std::time::{Duration, Instant};
+
+pub(crate) use paused::{AutoAdvanceHold, TimeSource};
 
 /// The longest a kernel tick can be: Linux ticks at `CONFIG_HZ` = 100 to 1000 per second.
 /// (Asking the kernel, `clock_getres`, would be exact, but a bound is all the loop needs.)
@@ -44,17 +55,25 @@ pub(crate) struct LoopClock {
     now: Cell<Instant>,
     /// The coarse clock ([`coarse_ns`]) when `now` was read.
     tick: Cell<u64>,
-    /// Take a precise reading after *every* poll (a slow-poll threshold below two ticks).
-    precise_polls: bool,
+    /// Take a precise reading after *every* poll: a slow-poll threshold below two ticks, or
+    /// paused time (the kernel tick does not follow it).
+    precise_polls: Cell<bool>,
+    /// What `precise_polls` goes back to when paused time resumes.
+    precise_when_running: bool,
+    /// The precise clock: real, or paused for a test.
+    source: TimeSource,
 }
 
 impl LoopClock {
     /// A clock read now. `precise_polls`: time every poll with the precise clock.
     pub(crate) fn new(precise_polls: bool) -> LoopClock {
+        let source = TimeSource::new();
         LoopClock {
-            now: Cell::new(Instant::now()),
+            now: Cell::new(source.read()),
             tick: Cell::new(coarse_ns()),
-            precise_polls,
+            precise_polls: Cell::new(precise_polls),
+            precise_when_running: precise_polls,
+            source,
         }
     }
 
@@ -69,12 +88,61 @@ impl LoopClock {
         self.now.get()
     }
 
+    /// Reads the precise clock without remembering the reading (`evloop::time::Instant::now()`).
+    #[inline]
+    pub(crate) fn read(&self) -> Instant {
+        self.source.read()
+    }
+
     /// Reads the precise clock and remembers the reading (after the reactor returns).
     pub(crate) fn refresh(&self) -> Instant {
-        let now = Instant::now();
+        let now = self.source.read();
         self.now.set(now);
         self.tick.set(coarse_ns());
         now
+    }
+
+    /// True while time is paused (see the module docs).
+    pub(crate) fn is_paused(&self) -> bool {
+        self.source.is_paused()
+    }
+
+    /// Stops time; false if it was already paused.
+    pub(crate) fn pause(&self) -> bool {
+        let paused = self.source.pause();
+        if paused {
+            self.precise_polls.set(true);
+            self.refresh();
+        }
+        paused
+    }
+
+    /// Lets time run again from where it stands; false if it was not paused.
+    pub(crate) fn resume(&self) -> bool {
+        let resumed = self.source.resume();
+        if resumed {
+            self.precise_polls.set(self.precise_when_running);
+            self.refresh();
+        }
+        resumed
+    }
+
+    /// Moves paused time forward to `to` (never backward) and remembers the reading; `None` if
+    /// time is not paused.
+    pub(crate) fn advance_to(&self, to: Instant) -> Option<Instant> {
+        let now = self.source.advance_to(to)?;
+        self.now.set(now);
+        Some(now)
+    }
+
+    /// Holds auto-advance back while one blocking job is in flight (`clock/paused.rs`).
+    pub(crate) fn hold_auto_advance(&self) -> AutoAdvanceHold {
+        self.source.hold_auto_advance()
+    }
+
+    /// True while a blocking job is in flight.
+    pub(crate) fn auto_advance_held(&self) -> bool {
+        self.source.auto_advance_held()
     }
 
     /// After a poll that started at `start`: `None` if the kernel tick has not moved since the
@@ -83,11 +151,11 @@ impl LoopClock {
     #[inline]
     pub(crate) fn poll_took(&self, start: Instant) -> Option<Duration> {
         let tick = coarse_ns();
-        if tick == self.tick.get() && !self.precise_polls {
+        if tick == self.tick.get() && !self.precise_polls.get() {
             return None;
         }
         self.tick.set(tick);
-        let end = Instant::now();
+        let end = self.source.read();
         self.now.set(end);
         Some(end.saturating_duration_since(start))
     }
@@ -138,5 +206,25 @@ mod tests {
             Duration::from_millis(100)
         )));
         assert!(!LoopClock::needs_precise_polls(None));
+    }
+
+    #[test]
+    fn a_paused_clock_times_polls_in_paused_time() {
+        let clock = LoopClock::new(false);
+        assert!(clock.pause());
+        let start = clock.now();
+        // A poll during which 200 ms of paused time passed (`evloop::test::block_for`).
+        let end = clock
+            .advance_to(start + Duration::from_millis(200))
+            .expect("paused");
+        assert_eq!(clock.now(), end, "an advance is remembered");
+        assert_eq!(
+            clock.poll_took(start),
+            Some(Duration::from_millis(200)),
+            "paused: every poll is measured, in paused time"
+        );
+        assert!(clock.resume());
+        assert!(!clock.resume());
+        assert!(clock.read() >= end, "time runs on from where it stood");
     }
 }

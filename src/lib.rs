@@ -21,7 +21,7 @@
 //! | 4. blocking work | [`worker`] | offload to a thread pool, or run inline when threads are refused |
 //! | 5. the loop | [`runtime`] | `block_on`: one turn at a time, over the layers below |
 //! | 6. what users call | [`task`], [`time`], [`sync`], [`macros`] | tokio's names, found through the current runtime; `select!`, `join!`, `try_join!` |
-//! | 7. sockets and signals | [`net`], [`signal`] | `TcpListener`, `TcpStream`, `UdpSocket`, `UnixStream`; `ctrl_c()` — all on the reactor |
+//! | 7. sockets, signals, testing | [`net`], [`signal`], [`mod@test`] | `TcpListener`, `TcpStream`, `UdpSocket`, `UnixStream`, `ctrl_c()` on the reactor; paused time in one line, a mock stream |
 //!
 #![warn(clippy::undocumented_unsafe_blocks)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -47,10 +47,11 @@ pub mod macros;
 pub mod sync;
 pub mod task;
 pub mod time;
-// Layer 7: sockets and signals.
+// Layer 7: sockets, signals, and a kit for testing code that runs on evloop.
 pub mod net;
 #[cfg(unix)]
 pub mod signal;
+pub mod test;
 
 pub use runtime::{Builder, Runtime};
 pub use stats::{LagHistogram, RuntimeStats};

@@ -33,16 +33,15 @@ fn config(name: &str, lock: bool) -> Config {
 fn offload_overlaps_the_calls_and_keeps_the_heartbeat_on_time() {
     let out = scenario::run(&config("offload", false), Box::new(ThreadPool::new())).unwrap();
     assert_eq!((out.offloaded, out.inline, out.failed), (3, 0, 0));
+    // Bounds from the claims, not from an idle machine: three calls back to back take 3 x WORK,
+    // and a call on the loop makes the heartbeat a whole WORK late (the fallback test). Beside
+    // CPU hogs (scripts/stress-test.sh) a free loop's heartbeat was seen 100 ms late.
     assert!(
-        out.total < 2 * WORK,
+        out.total < 3 * WORK,
         "calls should overlap: {:?}",
         out.total
     );
-    assert!(
-        out.worst_lag < WORK / 4,
-        "heartbeat late: {:?}",
-        out.worst_lag
-    );
+    assert!(out.worst_lag < WORK, "heartbeat late: {:?}", out.worst_lag);
 }
 
 #[test]
@@ -54,11 +53,7 @@ fn offload_under_the_lock_serialises_but_keeps_the_loop_free() {
         "the lock serialises: {:?}",
         out.total
     );
-    assert!(
-        out.worst_lag < WORK / 4,
-        "heartbeat late: {:?}",
-        out.worst_lag
-    );
+    assert!(out.worst_lag < WORK, "heartbeat late: {:?}", out.worst_lag);
     let spans = &out.requests;
     for pair in spans.windows(2) {
         assert!(

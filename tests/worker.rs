@@ -139,10 +139,13 @@ fn offloaded_calls_leave_the_heartbeat_on_time_and_overlap() {
     let (late, took, paths) = three_slow_calls(&rt);
     eprintln!("offloaded: 3 x 300 ms took {took:?}, heartbeat at most {late:?} late");
     assert!(paths.iter().all(|p| *p == Some(Execution::Offloaded)));
-    assert!(late < Duration::from_millis(100), "heartbeat {late:?} late");
+    // Bounds that follow from the claim, not from a fast machine: had one call run on the loop,
+    // the heartbeat would be at least 300 ms late; had they not overlapped, 900 ms would pass.
+    // (The inline test below sees >= 800 ms and >= 900 ms.)
+    assert!(late < Duration::from_millis(300), "heartbeat {late:?} late");
     assert!(
-        took < Duration::from_millis(600),
-        "3 x 300 ms took {took:?}"
+        took < Duration::from_millis(900),
+        "3 x 300 ms took {took:?}: they did not overlap"
     );
     assert_eq!(rt.worker_stats().offloaded, 3);
 }

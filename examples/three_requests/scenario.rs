@@ -14,10 +14,10 @@
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use evloop::sync::{ContentionStats, Mutex};
-use evloop::time::{MissedTickBehavior, interval, sleep};
+use evloop::time::{Instant, MissedTickBehavior, interval, sleep};
 use evloop::worker::{Execution, Worker};
 use evloop::{Runtime, spawn_named};
 

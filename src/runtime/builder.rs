@@ -13,6 +13,8 @@ pub(crate) struct Config {
     pub(crate) event_capacity: usize,
     /// A poll at least this long is logged as blocking the loop (`None`: never).
     pub(crate) slow_poll_threshold: Option<Duration>,
+    /// The clock starts paused (tests; `time::pause`).
+    pub(crate) start_paused: bool,
 }
 
 impl Default for Config {
@@ -20,6 +22,7 @@ impl Default for Config {
         Config {
             event_capacity: 1024,
             slow_poll_threshold: Some(Duration::from_millis(100)),
+            start_paused: false,
         }
     }
 }
@@ -51,6 +54,14 @@ impl Builder {
     /// default (100 ms). `None` turns the warning off (the longest poll is still in the stats).
     pub fn slow_poll_threshold(mut self, threshold: Option<Duration>) -> Builder {
         self.config.slow_poll_threshold = threshold;
+        self
+    }
+
+    /// Starts the runtime with its clock paused, as if `evloop::time::pause()` were its first
+    /// call (tokio's `start_paused`): time stands still, moved only by `time::advance` and by
+    /// auto-advance when the loop is idle. For tests; `docs/testing.md` tells the whole story.
+    pub fn start_paused(mut self, paused: bool) -> Builder {
+        self.config.start_paused = paused;
         self
     }
 

@@ -19,7 +19,8 @@
 //!  run_ready_tasks   poll the tasks that were ready when the turn began (not the ones they wake)
 //!  poll_reactor      epoll_wait(timeout = 0 if work is ready, else time to the next timer):
 //!                    sleeps only when nothing is ready; while work is ready, the reactor is only
-//!                    peeked at, and only once per EVENT_INTERVAL polls
+//!                    peeked at, and only once per EVENT_INTERVAL polls. Paused time (tests):
+//!                    never sleeps for a timer, jumps to it when idle (auto_advance.rs)
 //!  after_reactor     move remote wakes into the run queue; fire due timers
 //! ```
 
@@ -70,8 +71,12 @@ impl Core {
     pub(crate) fn new(config: Config, worker: Rc<dyn Worker>) -> std::io::Result<Core> {
         let (reactor, bell) = Reactor::new(config.event_capacity)?;
         let inbox = Arc::new(Inbox::new(bell));
+        let scheduler = Scheduler::new(inbox, config.slow_poll_threshold);
+        if config.start_paused {
+            scheduler.clock().pause();
+        }
         Ok(Core {
-            scheduler: Rc::new(Scheduler::new(inbox, config.slow_poll_threshold)),
+            scheduler: Rc::new(scheduler),
             reactor: Rc::new(reactor),
             timers: RefCell::new(Timers::default()),
             worker,
@@ -130,14 +135,19 @@ impl Core {
             return Ok(Duration::ZERO);
         }
         self.polls_at_reactor_check.set(polls);
-        let before = Instant::now();
+        let clock = self.scheduler.clock();
+        let before = clock.read();
         let timeout = if busy {
             Some(Duration::ZERO)
         } else {
             self.timers.borrow().timeout(before)
         };
-        let report = self.reactor.park(timeout)?;
-        let after = self.scheduler.clock().refresh();
+        let report = if clock.is_paused() {
+            super::auto_advance::park_paused(self, timeout)? // paused time: never sleep for a timer
+        } else {
+            self.reactor.park(timeout)?
+        };
+        let after = clock.refresh();
         LoopCounters::bump(&counters.turns);
         LoopCounters::add(&counters.io_events, report.io_events as u64);
         if log::log_enabled!(log::Level::Trace) {
@@ -163,8 +173,8 @@ impl Core {
         self.fire_timers();
     }
 
-    /// Wakes every timer due by the loop clock.
-    fn fire_timers(&self) {
+    /// Wakes every timer due by the loop clock (also called by `time::advance` between steps).
+    pub(crate) fn fire_timers(&self) {
         let now = self.now();
         if self
             .timers

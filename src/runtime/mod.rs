@@ -13,6 +13,7 @@
 //! When it returns, the tasks still alive stay in the runtime (a later `block_on` continues them)
 //! until the runtime is dropped; then their futures are dropped, on this thread.
 
+mod auto_advance;
 pub(crate) mod builder;
 pub(crate) mod context;
 pub(crate) mod core;

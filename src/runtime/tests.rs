@@ -14,6 +14,25 @@ fn rt() -> Runtime {
     Runtime::new().expect("epoll and eventfd are available")
 }
 
+/// Runs `test` on a thread of its own and fails it after 10 s of real time instead of letting a
+/// broken loop hang the suite (a runtime is not `Send`, so `test` builds its own).
+fn within_10s(test: impl FnOnce() + Send + 'static) {
+    let (done, finished) = mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        test();
+        let _ = done.send(());
+    });
+    match finished.recv_timeout(Duration::from_secs(10)) {
+        Ok(()) => thread.join().expect("finished"),
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            if let Err(panic) = thread.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("did not finish within 10 s"),
+    }
+}
+
 /// A future that parks until woken `times` times, handing out its waker through `slot`.
 fn parked(slot: Rc<RefCell<Option<Waker>>>, polls: Rc<Cell<u32>>) -> impl Future<Output = ()> {
     poll_fn(move |cx| {
@@ -109,6 +128,10 @@ fn stale_wake_after_completion_and_slot_reuse_is_harmless() {
 
 #[test]
 fn wake_from_another_thread_reaches_the_loop() {
+    within_10s(wake_from_another_thread);
+}
+
+fn wake_from_another_thread() {
     let rt = rt();
     let (tx, rx) = mpsc::channel::<Waker>();
     let waker_thread = std::thread::spawn(move || {
@@ -246,16 +269,19 @@ fn spawn_outside_a_runtime_is_rejected() {
 
 #[test]
 fn a_task_that_yields_forever_does_not_starve_others() {
-    let rt = rt();
-    rt.block_on(async {
-        let spinner = spawn(async {
-            loop {
-                yield_now().await;
-            }
+    // Real time on purpose: paused time stands still while a task is always ready.
+    within_10s(|| {
+        let rt = rt();
+        rt.block_on(async {
+            let spinner = spawn(async {
+                loop {
+                    yield_now().await;
+                }
+            });
+            // Each turn runs the tasks ready at its start, then the reactor: the timer still fires.
+            crate::time::sleep(Duration::from_millis(5)).await;
+            spinner.abort();
         });
-        // Each turn runs the tasks ready at its start, then the reactor: the timer still fires.
-        crate::time::sleep(Duration::from_millis(5)).await;
-        spinner.abort();
     });
 }
 
@@ -338,4 +364,42 @@ fn a_busy_loop_still_checks_sockets_every_event_interval_polls() {
         );
     });
     assert!(spins.get() > 0, "the spinner ran while the socket waited");
+}
+
+#[test]
+#[cfg_attr(miri, ignore)] // a real socket pair and epoll
+fn a_paused_loop_serves_ready_io_before_it_jumps_to_a_timer() {
+    within_10s(ready_io_then_the_jump);
+}
+
+/// A paused loop with an hour-long timer pending and a socket that becomes readable.
+fn ready_io_then_the_jump() {
+    use std::io::Write;
+
+    use crate::reactor::{Direction, Registration};
+
+    let rt = Runtime::builder()
+        .start_paused(true)
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let (mut reader, mut writer) = mio::net::UnixStream::pair().expect("socketpair");
+        let core = crate::runtime::context::expect_current("the test");
+        let registration = Registration::new(core.reactor(), &mut reader, mio::Interest::READABLE)
+            .expect("register");
+        let start = core.now();
+        let timer = spawn(crate::time::sleep(Duration::from_secs(3600)));
+        yield_now().await; // the timer task registers its hour-long timer
+        writer.write_all(b"x").expect("one byte fits");
+        // The loop is idle but for the socket: its event must win over the jump to the timer.
+        poll_fn(|cx| registration.poll_ready(cx, Direction::Read)).await;
+        assert_eq!(
+            core.now(),
+            start,
+            "served the socket without moving the clock"
+        );
+        timer.await.expect("timer");
+        assert_eq!(core.now() - start, Duration::from_secs(3600), "then jumped");
+        registration.deregister(&mut reader).expect("deregister");
+    });
 }

@@ -26,9 +26,9 @@ use std::future::Future as _;
 use std::future::poll_fn;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::{Sleep, sleep_until};
+use super::{Instant, Sleep, sleep_until};
 
 /// How late a tick may be before it counts as missed (tokio's value).
 const MISSED_AFTER: Duration = Duration::from_millis(5);

@@ -7,12 +7,19 @@
 //!
 //! Resolution is one millisecond: `epoll_wait` takes a timeout in whole milliseconds (mio rounds
 //! up, so a timer never fires early).
+//!
+//! Time here is the loop's clock, read through evloop's own [`Instant`]: the real clock, unless
+//! a test paused it ([`pause`], [`advance`], `Builder::start_paused`; `docs/testing.md`). Then
+//! `sleep(Duration::from_secs(3600))` returns at once with an hour passed on that clock.
 
+mod instant;
 mod interval;
+mod paused;
 mod sleep;
 mod timeout;
 
+pub use instant::Instant;
 pub use interval::{Interval, MissedTickBehavior, interval, interval_at};
+pub use paused::{advance, pause, resume};
 pub use sleep::{Sleep, sleep, sleep_until};
-pub use std::time::Instant;
 pub use timeout::{Elapsed, Timeout, timeout};

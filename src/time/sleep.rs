@@ -4,8 +4,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use super::Instant;
 use crate::runtime::context;
 use crate::runtime::core::Core;
 use crate::timer::TimerKey;
@@ -86,7 +87,7 @@ impl Future for Sleep {
             let key = core
                 .timers()
                 .borrow_mut()
-                .insert(self.deadline, cx.waker().clone());
+                .insert(self.deadline.into_std(), cx.waker().clone());
             self.registration = Some((core, key));
         }
         Poll::Pending

@@ -23,6 +23,7 @@ use super::execution::Execution;
 use super::job::{Completion, Job};
 use super::{Refused, Worker};
 use crate::executor::JoinError;
+use crate::executor::scheduler::Scheduler;
 
 /// Runs the blocking closure `f` on the current runtime's worker — a pool thread by default, the
 /// loop thread when no thread can be had — and returns a handle to await its result.
@@ -89,7 +90,9 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let (job, completion) = Job::new(f);
+    let (mut job, completion) = Job::new(f);
+    // A paused loop must not jump to its next timer while this job runs (`runtime/auto_advance.rs`).
+    Scheduler::with_current(|scheduler| job.hold_auto_advance(scheduler.clock()));
     let mut handle = BlockingHandle {
         completion,
         waiting: None,

@@ -25,6 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
+use crate::clock::{AutoAdvanceHold, LoopClock};
 use crate::executor::JoinError;
 use crate::executor::drop_payload;
 
@@ -38,6 +39,9 @@ pub struct Job {
     id: u64,
     /// The closure and its result slot; `None` once run or cancelled.
     body: Option<Box<dyn JobBody>>,
+    /// Keeps a paused loop from jumping ahead while the job is in flight (`clock/paused.rs`).
+    /// A field, so that it is dropped only after `run` or the cancel delivered the result.
+    hold: Option<AutoAdvanceHold>,
 }
 
 /// What a worker can do with a type-erased job body.
@@ -89,8 +93,14 @@ impl Job {
         let job = Job {
             id: NEXT_JOB_ID.fetch_add(1, Ordering::Relaxed),
             body: Some(Box::new(body)),
+            hold: None,
         };
         (job, completion)
+    }
+
+    /// Holds `clock`'s auto-advance back until this job has delivered its result.
+    pub(crate) fn hold_auto_advance(&mut self, clock: &LoopClock) {
+        self.hold = Some(clock.hold_auto_advance());
     }
 
     /// The job's number, as logs show it ("blocking job 7").

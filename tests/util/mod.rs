@@ -113,3 +113,47 @@ pub fn run_test_in_child_status(
     let err = stderr.join().expect("reader ends");
     (status, out, err)
 }
+
+/// Runs `test` on a thread of its own and fails if it has not finished after `deadline` of *real*
+/// time: a deadline that paused time cannot move (an `evloop::time::timeout` in a paused runtime
+/// would jump to it as soon as the loop is idle). A hung thread is left behind, named in the panic.
+/// A panic of `test` is passed on as it is, so `#[should_panic(expected = …)]` still works.
+pub fn within_real<T: Send + 'static>(
+    deadline: Duration,
+    test: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let (done, finished) = std::sync::mpsc::channel();
+    let name = std::thread::current().name().unwrap_or("test").to_string();
+    let thread = std::thread::Builder::new()
+        .name(name.clone())
+        .spawn(move || {
+            let _ = done.send(test());
+        })
+        .expect("a test thread");
+    match finished.recv_timeout(deadline) {
+        Ok(output) => {
+            thread.join().expect("finished");
+            output
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => match thread.join() {
+            Err(panic) => std::panic::resume_unwind(panic),
+            Ok(()) => unreachable!("the thread ends by sending or by panicking"),
+        },
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("{name} did not finish within {deadline:?} of real time (left running)")
+        }
+    }
+}
+
+/// `within_real(10 s)` around `evloop::test::run_paused`: a paused-time test that cannot hang.
+/// `make` builds the test's future on the test's thread (it may hold `Rc`s).
+pub fn paused<T, F>(make: impl FnOnce() -> F + Send + 'static) -> T
+where
+    T: Send + 'static,
+    F: std::future::Future<Output = T>,
+{
+    init_logging();
+    within_real(Duration::from_secs(10), move || {
+        evloop::test::run_paused(make())
+    })
+}

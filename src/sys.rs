@@ -270,6 +270,13 @@ fn empty_sigaction() -> libc::sigaction {
     action
 }
 
+/// The real-time signals, `SIGRTMIN()..=SIGRTMAX()`. The C library keeps the few numbers between
+/// the standard signals (1 to 31) and these for its own threads, so they are asked for, not fixed.
+pub(crate) fn realtime_signals() -> std::ops::RangeInclusive<libc::c_int> {
+    // Safe functions of the `libc` crate, but still calls into the C library: they live here.
+    libc::SIGRTMIN()..=libc::SIGRTMAX()
+}
+
 /// Writes `byte` to `fd` from inside a signal handler, and nothing else.
 ///
 /// Async-signal-safe: `write(2)` is on POSIX's list of functions a handler may call, and `errno`,

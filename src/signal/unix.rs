@@ -118,19 +118,28 @@ const FORBIDDEN: [libc::c_int; 6] = [
 /// SIGINT and SIGTERM: ending the process) does not happen.
 ///
 /// Fails for a signal that cannot be handled (SIGKILL, SIGSEGV, ...), a number that is no
-/// signal, or when 64 `Signal`s already listen in this process.
+/// signal or is kept by the C library, or when 64 `Signal`s already listen in this process.
 ///
 /// # Panics
 /// Outside a runtime.
 pub fn signal(kind: SignalKind) -> io::Result<Signal> {
     let signum = kind.as_raw_value();
-    if signum <= 0 || signum > libc::SIGRTMAX() || FORBIDDEN.contains(&signum) {
+    if !can_be_handled(signum) {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!("refusing to register signal {signum}"),
         ));
     }
     Signal::new(kind)
+}
+
+/// A standard signal (1 to 31) that is not [`FORBIDDEN`], or a real-time one. The numbers in
+/// between belong to the C library's threads: a handler there would break them.
+fn can_be_handled(signum: libc::c_int) -> bool {
+    match signum {
+        1..32 => !FORBIDDEN.contains(&signum),
+        _ => crate::sys::realtime_signals().contains(&signum),
+    }
 }
 
 /// Receives one Unix signal: `recv().await` returns each time it was delivered (deliveries that

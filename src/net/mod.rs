@@ -1,4 +1,9 @@
-//! Networking: TCP and UDP sockets whose operations are futures.
+//! Networking: TCP, UDP and Unix sockets whose operations are futures.
+//!
+//! The files: `poll_evented.rs` (a socket plus its reactor slot), `addr.rs` (`ToSocketAddrs`:
+//! which addresses need the resolver), `tcp_listener.rs` with `accept_backoff.rs`,
+//! `tcp_stream.rs` with `split.rs`, `tcp_socket.rs` (options before `bind`), `udp.rs`, and
+//! `unix/` (Unix domain streams).
 //!
 //! Every socket here is a `mio` socket (non-blocking, registered once with the reactor for both
 //! directions, edge-triggered) plus its reactor slot. An operation is one attempt at the

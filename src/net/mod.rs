@@ -68,6 +68,12 @@ pub use udp::UdpSocket;
 #[cfg(unix)]
 pub use unix::{UnixListener, UnixStream};
 
+/// The halves of a split [`TcpStream`], also at the path tokio gives them (`tokio::net::tcp`), so
+/// that code naming `tcp::OwnedReadHalf` moves over by the rename.
+pub mod tcp {
+    pub use super::split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
+}
+
 /// Resolves `addr` (`addr.rs`), then tries `op` on each address in order, like `std::net`: the
 /// first success wins, otherwise the last error is returned.
 async fn each_addr<T>(

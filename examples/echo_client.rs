@@ -22,6 +22,7 @@ use std::net::{Shutdown, SocketAddr};
 use std::time::{Duration, Instant};
 
 use evloop::Runtime;
+use evloop::io::{AsyncReadExt, AsyncWriteExt};
 use evloop::net::TcpStream;
 use evloop::task::JoinSet;
 

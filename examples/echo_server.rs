@@ -51,6 +51,7 @@ use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use evloop::io::AsyncWriteExt;
 use evloop::net::{TcpListener, TcpStream};
 use evloop::signal::unix::{SignalKind, signal};
 use evloop::sync::watch;

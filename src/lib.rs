@@ -20,7 +20,7 @@
 //! | 3. tasks | `executor/` | a spawned future, its waker (local or remote), the run queue, `spawn` |
 //! | 4. blocking work | [`worker`] | offload to a thread pool, or run inline when threads are refused |
 //! | 5. the loop | [`runtime`] | `block_on`: one turn at a time, over the layers below |
-//! | 6. what users call | [`task`], [`time`], [`sync`], [`macros`] | tokio's names, found through the current runtime; `select!`, `join!`, `try_join!` |
+//! | 6. what users call | [`task`], [`time`], [`sync`], [`io`], [`macros`] | tokio's names, found through the current runtime; byte-stream traits; `select!`, `join!`, `try_join!` |
 //! | 7. sockets, signals, testing | [`net`], [`signal`], [`mod@test`] | `TcpListener`, `TcpStream`, `UdpSocket`, `UnixStream`, `ctrl_c()` on the reactor; paused time in one line, a mock stream |
 //!
 #![warn(clippy::undocumented_unsafe_blocks)]
@@ -43,6 +43,7 @@ pub mod worker;
 // Layer 5: the loop.
 pub mod runtime;
 // Layer 6: what users call.
+pub mod io;
 pub mod macros;
 pub mod sync;
 pub mod task;

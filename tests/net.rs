@@ -10,6 +10,7 @@ use std::io;
 use std::net::Shutdown;
 
 use echo_harness::{Server, round_trips, within};
+use evloop::io::{AsyncReadExt, AsyncWriteExt};
 use evloop::net::{TcpListener, TcpStream};
 use evloop::spawn;
 

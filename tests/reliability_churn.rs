@@ -27,6 +27,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use echo_harness::{message, pattern, within};
+use evloop::io::{AsyncReadExt, AsyncWriteExt};
 use evloop::net::{TcpListener, TcpStream};
 use evloop::spawn;
 use reliability_support::{Gate, Rng, both, rss_kib, soak};

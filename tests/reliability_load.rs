@@ -30,6 +30,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use echo_harness::{Server, message, pattern, within};
+use evloop::io::{AsyncReadExt, AsyncWriteExt};
 use evloop::net::TcpStream;
 use evloop::spawn;
 use evloop::sync::oneshot;

@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
+use evloop::io::AsyncReadExt;
 use evloop::net::{TcpListener, TcpStream};
 use evloop::sync::oneshot;
 use evloop::task::yield_now;

@@ -12,6 +12,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
+use evloop::io::{AsyncReadExt, AsyncWriteExt};
 use evloop::time::{Instant, MissedTickBehavior, advance, interval, sleep, sleep_until, timeout};
 use evloop::{spawn, spawn_blocking, task::yield_now};
 

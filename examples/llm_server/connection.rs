@@ -43,6 +43,7 @@ use std::io;
 use std::net::Shutdown;
 use std::time::Duration;
 
+use evloop::io::{AsyncReadExt, AsyncWriteExt};
 use evloop::net::TcpStream;
 use evloop::sync::watch;
 use evloop::time::timeout;

@@ -19,8 +19,10 @@
 //! ```
 //!
 //! The protocol itself (when readiness may be cleared, why no wake is lost) lives in
-//! `reactor.rs`; `PollEvented` (`poll_evented.rs`) is the one place in `net` that speaks it, and each
-//! socket type is a thin layer of `async fn`s over it.
+//! `reactor.rs`; `PollEvented` (`poll_evented.rs`) is the one place in `net` that speaks it, and
+//! each socket type is a thin layer over it: `async fn`s (`connect`, `accept`, `recv_from`, ...),
+//! and for TCP streams the [`io`](crate::io) traits `AsyncRead` and `AsyncWrite`, whose extension
+//! methods (`use evloop::io::{AsyncReadExt, AsyncWriteExt}`) give `read`, `write_all`, ...
 //!
 //! ## Rules a user can rely on
 //!
@@ -47,6 +49,8 @@
 
 mod accept_backoff;
 mod addr;
+#[cfg(feature = "futures-io")]
+mod futures_io;
 mod poll_evented;
 mod split;
 mod tcp_listener;
@@ -96,17 +100,4 @@ fn no_addresses() -> io::Error {
         io::ErrorKind::InvalidInput,
         "could not resolve to any addresses",
     )
-}
-
-/// The error `read_exact` returns when the stream ends early (as `std::io::Read::read_exact`).
-fn unexpected_eof() -> io::Error {
-    io::Error::new(
-        io::ErrorKind::UnexpectedEof,
-        "stream ended before the buffer was filled",
-    )
-}
-
-/// The error `write_all` returns when a write accepts nothing (as `std::io::Write::write_all`).
-fn write_zero() -> io::Error {
-    io::Error::new(io::ErrorKind::WriteZero, "failed to write the whole buffer")
 }

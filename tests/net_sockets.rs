@@ -7,12 +7,12 @@
 mod echo_harness;
 mod util;
 
-use std::future::poll_fn;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
 use echo_harness::within;
+use evloop::io::{AsyncReadExt, AsyncWriteExt};
 use evloop::net::{TcpListener, TcpSocket, TcpStream, UdpSocket, UnixListener, UnixStream};
 use evloop::spawn;
 
@@ -205,29 +205,11 @@ impl Drop for SocketPath {
     }
 }
 
-/// Writes all of `bytes` (one-attempt writes until done).
-async fn send(stream: &mut UnixStream, mut bytes: &[u8]) {
-    while !bytes.is_empty() {
-        let n = poll_fn(|cx| stream.poll_write(cx, bytes))
-            .await
-            .expect("write");
-        bytes = &bytes[n..];
-    }
-}
-
 /// Reads until the peer closes its side; returns everything read.
 async fn receive_all(stream: &mut UnixStream) -> Vec<u8> {
     let mut all = Vec::new();
-    let mut buf = [0u8; 64];
-    loop {
-        match poll_fn(|cx| stream.poll_read(cx, &mut buf))
-            .await
-            .expect("read")
-        {
-            0 => return all,
-            n => all.extend_from_slice(&buf[..n]),
-        }
-    }
+    stream.read_to_end(&mut all).await.expect("read");
+    all
 }
 
 #[test]
@@ -244,14 +226,14 @@ fn unix_listener_and_stream_carry_bytes_both_ways() {
         let server = spawn(async move {
             let (mut stream, _peer) = listener.accept().await.expect("accept");
             let request = receive_all(&mut stream).await;
-            send(&mut stream, &request.repeat(2)).await;
+            stream.write_all(&request.repeat(2)).await.expect("write");
         });
         let mut client = UnixStream::connect(&path.0).await.expect("connect");
         assert_eq!(
             client.peer_addr().expect("peer").as_pathname(),
             Some(path.0.as_path())
         );
-        send(&mut client, b"twice ").await;
+        client.write_all(b"twice ").await.expect("write");
         client
             .shutdown(std::net::Shutdown::Write)
             .expect("half-close");
@@ -268,9 +250,23 @@ fn unix_pair_and_the_errors_of_paths() {
     let path = SocketPath::new("errors");
     within(&rt, 20, async {
         let (mut a, mut b) = UnixStream::pair().expect("socketpair");
-        send(&mut a, b"over the pair").await;
+        a.write_all(b"over the pair").await.expect("write");
         drop(a);
         assert_eq!(receive_all(&mut b).await, b"over the pair");
+
+        // io::split gives a stream two halves, as into_split does for TCP.
+        let (a, mut c) = UnixStream::pair().expect("socketpair");
+        let (mut a_reads, mut a_writes) = evloop::io::split(a);
+        let (wrote, echoed) = evloop::join!(a_writes.write_all(b"ping"), async {
+            let mut got = [0u8; 4];
+            c.read_exact(&mut got).await.expect("read");
+            c.write_all(&got).await.expect("echo");
+            got
+        });
+        wrote.expect("write");
+        let mut back = [0u8; 4];
+        a_reads.read_exact(&mut back).await.expect("read");
+        assert_eq!((&echoed, &back), (b"ping", b"ping"));
 
         let err = UnixStream::connect(&path.0)
             .await

@@ -11,8 +11,8 @@
 //! `UnixStream::connect(path).await`, `UnixStream::pair()`, and the peer's address is
 //! [`SocketAddr`] (std's, which tokio wraps).
 //!
-//! What tokio has that is not here: `UnixDatagram`, peer credentials (`peer_cred`), and the owned
-//! split halves of a `UnixStream`.
+//! What tokio has that is not here: `UnixDatagram`, peer credentials (`peer_cred`), and
+//! `UnixStream`'s own split halves (`evloop::io::split` splits any stream).
 
 mod listener;
 mod stream;

@@ -6,22 +6,35 @@
 //! itself connected, as tokio does, so the two connects read alike.
 //!
 //! Reads and writes are the same one-attempt operations as `TcpStream`'s (`PollEvented`), with the
-//! same rules: `&mut self`, one reader and one writer, cancel-safe.
+//! same rules: one reader and one writer, cancel-safe. `UnixStream` implements [`AsyncRead`] and
+//! [`AsyncWrite`], so `read`, `write_all`, `BufReader`, `copy`, `io::split` work as on TCP.
 
 use std::future::poll_fn;
-use std::io;
+use std::io::{self, IoSlice};
 use std::net::Shutdown;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::path::Path;
+use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use mio::Interest;
 
 use super::SocketAddr;
+use crate::io::{AsyncRead, AsyncWrite, ReadBuf};
 use crate::net::poll_evented::PollEvented;
 use crate::reactor::Direction;
 
 /// A Unix stream socket registered with the current runtime.
+///
+/// ```no_run
+/// use evloop::io::{AsyncReadExt, AsyncWriteExt};
+/// # evloop::Runtime::new().unwrap().block_on(async {
+/// let mut stream = evloop::net::UnixStream::connect("/tmp/evloop.sock").await?;
+/// stream.write_all(b"ping").await?;
+/// let mut reply = [0u8; 4];
+/// stream.read_exact(&mut reply).await?;
+/// # std::io::Result::Ok(()) }).unwrap();
+/// ```
 #[derive(Debug)]
 pub struct UnixStream {
     /// The mio stream and its reactor slot.
@@ -74,8 +87,9 @@ impl UnixStream {
         Ok(UnixStream { io })
     }
 
-    /// One read attempt, for hand-written futures: `Ready(Ok(n))` once data (or the end of the
-    /// stream, `n == 0`) is there, else `Pending`.
+    /// One read attempt into a plain slice, for hand-written futures: `Ready(Ok(n))` once data
+    /// (or the end of the stream, `n == 0`) is there, else `Pending`. The [`AsyncRead`] impl is
+    /// the same attempt with a `ReadBuf`.
     pub fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         self.io.poll_read(cx, buf)
     }
@@ -107,7 +121,8 @@ impl UnixStream {
         self.io.try_write(buf)
     }
 
-    /// Shuts down the reading side, the writing side or both; does not wait.
+    /// Shuts down the reading side, the writing side or both; does not wait. Being found first,
+    /// it hides `AsyncWriteExt::shutdown` (call that one as `AsyncWriteExt::shutdown(&mut s)`).
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.io.source().shutdown(how)
     }
@@ -137,5 +152,48 @@ impl AsRawFd for UnixStream {
 impl AsFd for UnixStream {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.io.source().as_fd()
+    }
+}
+
+/// Reads go straight into the caller's buffer: one `read(2)` per attempt.
+impl AsyncRead for UnixStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        self.io.poll_read_buf(cx, buf)
+    }
+}
+
+/// Writes hand the bytes to the kernel: `flush` has nothing to do, and `shutdown` is
+/// `shutdown(Shutdown::Write)`, the peer then reads the end of the stream.
+impl AsyncWrite for UnixStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.shutdown(Shutdown::Write))
     }
 }

@@ -7,8 +7,10 @@
 //! The first test checks that each port is *exactly* its original after two replacements:
 //!
 //! ```text
-//!  tokio::runtime::Builder::new_current_thread().enable_all().build()?   →   evloop::Runtime::new()?
-//!  tokio                                                                  →   evloop
+//!  tokio::runtime::Builder::new_current_thread()
+//!      .enable_all()
+//!      .build()?                                     →   evloop::Runtime::new()?
+//!  tokio                                             →   evloop
 //! ```
 //!
 //! so no hand edit can hide in a port. The other tests run the ports and check what they did.
@@ -17,6 +19,8 @@
 
 mod util;
 
+#[path = "tokio_port/line_chat.rs"]
+mod line_chat;
 #[path = "tokio_port/port_probe.rs"]
 mod port_probe;
 #[path = "tokio_port/udp_echo.rs"]
@@ -25,12 +29,12 @@ mod udp_echo;
 use std::fs;
 
 /// The ported programs, by file name.
-const PROGRAMS: [&str; 2] = ["udp_echo", "port_probe"];
+const PROGRAMS: [&str; 3] = ["udp_echo", "port_probe", "line_chat"];
 
 /// The rename, as a list of replacements applied in order.
 const RENAME: [(&str, &str); 2] = [
     (
-        "tokio::runtime::Builder::new_current_thread().enable_all().build()?",
+        "tokio::runtime::Builder::new_current_thread()\n        .enable_all()\n        .build()?",
         "evloop::Runtime::new()?",
     ),
     ("tokio", "evloop"),
@@ -76,4 +80,18 @@ fn port_probe_runs_as_written() {
     util::init_logging();
     let (open, listening) = port_probe::run().expect("the program runs");
     assert_eq!(open, listening, "exactly the listening ports are open");
+}
+
+#[test]
+#[cfg_attr(miri, ignore)] // real sockets
+fn line_chat_runs_as_written() {
+    util::init_logging();
+    let (bob_heard, alice_heard) = line_chat::run().expect("the program runs");
+    assert!(bob_heard.ends_with(": hello bob"), "{bob_heard}");
+    assert!(alice_heard.ends_with(": hi alice"), "{alice_heard}");
+    assert_ne!(
+        bob_heard.split(": ").next(),
+        alice_heard.split(": ").next(),
+        "each heard the other, by address"
+    );
 }

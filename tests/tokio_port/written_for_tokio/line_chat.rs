@@ -42,7 +42,9 @@ async fn client(
 ) -> io::Result<()> {
     let (reader, mut writer) = stream.into_split();
     let mut lines = BufReader::new(reader).lines();
-    writer.write_all(format!("welcome {peer}\n").as_bytes()).await?;
+    writer
+        .write_all(format!("welcome {peer}\n").as_bytes())
+        .await?;
     loop {
         tokio::select! {
             line = lines.next_line() => match line? {
@@ -68,7 +70,9 @@ async fn client(
 
 /// The whole program: a server and two clients who greet each other. Returns what each heard.
 pub fn run() -> io::Result<(String, String)> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;

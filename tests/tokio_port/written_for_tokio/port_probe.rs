@@ -32,7 +32,9 @@ pub async fn open_ports(host: &str, ports: &[u16], limit: Duration) -> Vec<u16> 
 /// The whole program: two listeners, one port that was just closed, and a probe of all three.
 /// Returns (the open ports found, the ports that should be open).
 pub fn run() -> io::Result<(Vec<u16>, Vec<u16>)> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async {
         let first = TcpListener::bind("127.0.0.1:0").await?;
         let second = TcpListener::bind("localhost:0").await?;

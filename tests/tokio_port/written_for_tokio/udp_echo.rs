@@ -37,7 +37,9 @@ pub async fn ping(server: SocketAddr, count: u32) -> io::Result<u32> {
 
 /// The whole program: a server task, a client, and the count.
 pub fn run(count: u32) -> io::Result<u32> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async {
         let socket = UdpSocket::bind("127.0.0.1:0").await?;
         let addr = socket.local_addr()?;

@@ -132,7 +132,7 @@ async fn lines(addr: SocketAddr, report: &mut Report) -> io::Result<()> {
         io::stdout().write_all(&echoed)?;
     }
     // No more lines: tell the server, which then closes its side after the last echo.
-    stream.shutdown(Shutdown::Write)?;
+    stream.shutdown_now(Shutdown::Write)?;
     let extra = stream.read(&mut [0u8; 1]).await?;
     if extra != 0 {
         report.mismatches += 1;

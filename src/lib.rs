@@ -14,8 +14,8 @@
 //!
 //! | layer | modules | idea |
 //! | --- | --- | --- |
-//! | 0. the OS door | `sys.rs` | every direct libc call, each with its own `// SAFETY:` |
-//! | 1. tools | `clock.rs`, `stats.rs` | the loop clock; counters and the lag histogram |
+//! | 0. the leaves | `sys.rs`, [`json`] | every direct libc call, each with its own `// SAFETY:`; a JSON writer |
+//! | 1. tools | `clock.rs`, `stats.rs`, [`trace`] | the loop clock; counters and histograms; the trace recorder |
 //! | 2. the OS, wrapped | `reactor.rs`, `timer.rs`, [`sandbox`] | `mio::Poll` and readiness; deadlines; seccomp |
 //! | 3. tasks | `executor/` | a spawned future, its waker (local or remote), the run queue, `spawn` |
 //! | 4. blocking work | [`worker`] | offload to a thread pool, or run inline when threads are refused |
@@ -27,11 +27,13 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
-// Layer 0: the OS door.
+// Layer 0: the leaves.
+pub mod json;
 mod sys;
 // Layer 1: tools.
 mod clock;
 mod stats;
+pub mod trace;
 // Layer 2: the OS, wrapped.
 mod reactor;
 pub mod sandbox;
@@ -55,7 +57,7 @@ pub mod signal;
 pub mod test;
 
 pub use runtime::{Builder, Runtime};
-pub use stats::{LagHistogram, RuntimeStats};
+pub use stats::{LagHistogram, LatencyHistogram, RuntimeStats, StatsDelta};
 pub use task::{JoinError, JoinHandle, spawn, spawn_named};
 pub use worker::spawn_blocking;
 

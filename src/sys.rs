@@ -3,8 +3,8 @@
 //! Most of evloop talks to the OS through safe APIs: `mio` owns epoll and the eventfd, `std` owns
 //! sockets, threads and clocks. A few things have no safe API — a listen backlog other than mio's,
 //! a socket configured before `bind` (`TcpSocket`: `SO_REUSEPORT`, ...), the coarse kernel clock,
-//! signal handlers, and the two calls that install a seccomp filter. They live here, each in a
-//! small safe function, so that:
+//! the thread's id, signal handlers, and the two calls that install a seccomp filter. They live
+//! here, each in a small safe function, so that:
 //!
 //! - a reader who wants to know "where does this crate touch the OS by hand?" reads one file;
 //! - every `unsafe` block has its own `// SAFETY:` note, written for that one call (a macro with a
@@ -326,6 +326,16 @@ pub(crate) fn monotonic_coarse_ns() -> u64 {
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
+/// `gettid()`: the kernel's id of the calling thread, as `top -H`, `perf` and `/proc/PID/task`
+/// show it. The trace recorder labels each thread's track with it (`trace/`).
+#[cfg(all(target_os = "linux", not(miri)))]
+pub(crate) fn thread_id() -> u32 {
+    // SAFETY: `gettid` takes no arguments, touches no memory and cannot fail (gettid(2): "this
+    // call is always successful").
+    let tid = unsafe { libc::gettid() };
+    tid as u32
+}
+
 /// `prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)`: `exec` never grants privileges again in this
 /// process. One-way; the precondition for an unprivileged seccomp filter (`sandbox`).
 #[cfg(target_os = "linux")]
@@ -391,5 +401,14 @@ mod tests {
     fn the_coarse_clock_never_goes_backwards() {
         let first = monotonic_coarse_ns();
         assert!(monotonic_coarse_ns() >= first);
+    }
+
+    #[test]
+    #[cfg(all(target_os = "linux", not(miri)))] // the trace never calls gettid under Miri
+    fn each_thread_has_its_own_id() {
+        let here = thread_id();
+        let there = std::thread::spawn(thread_id).join().expect("thread runs");
+        assert_ne!(here, there);
+        assert!(here > 0 && there > 0);
     }
 }

@@ -935,7 +935,7 @@ fn a_cancelled_next_line_keeps_the_partial_line_but_read_line_does_not() {
             lines.next_line().await.expect("line").as_deref(),
             Some("world")
         );
-        server.shutdown(Shutdown::Write).expect("FIN");
+        server.shutdown_now(Shutdown::Write).expect("FIN");
         assert_eq!(lines.next_line().await.expect("end"), None);
     });
 }

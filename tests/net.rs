@@ -92,7 +92,7 @@ fn read_exact_reports_a_stream_that_ends_early() {
         spawn(async move {
             let (mut stream, _) = listener.accept().await.expect("accept");
             stream.write_all(b"abc").await.expect("write");
-            stream.shutdown(Shutdown::Write).expect("shutdown");
+            stream.shutdown_now(Shutdown::Write).expect("shutdown");
             // Keep the stream open until the client is done, so it sees a FIN, not a reset.
             let _ = stream.read(&mut [0u8; 1]).await;
         });

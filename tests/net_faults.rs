@@ -138,7 +138,7 @@ fn half_close_gets_every_echo_then_the_server_closes() {
             for piece in to_send.chunks(10_000) {
                 writer.write_all(piece).await.expect("write");
             }
-            writer.shutdown().expect("shutdown(Write)");
+            writer.shutdown().await.expect("shutdown(Write)");
         });
         let mut received = Vec::with_capacity(TOTAL);
         let mut buf = [0u8; 8192];

@@ -180,7 +180,7 @@ async fn visit(addr: SocketAddr, sent: &[u8], echo: &mut [u8], reset: bool) -> i
         util::reset_on_close(&stream);
     } else {
         // Half-close, and wait for the server's close: a clean goodbye on both sides.
-        stream.shutdown(Shutdown::Write)?;
+        stream.shutdown_now(Shutdown::Write)?;
         let extra = stream.read(&mut [0u8; 1]).await?;
         if extra != 0 {
             return Err(io::Error::other("the server sent bytes after the echo"));

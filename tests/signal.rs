@@ -33,7 +33,7 @@ fn in_child() -> bool {
 /// Runs this binary's test `name` in a child; returns its exit status and stdout.
 fn run_child(name: &str) -> (std::process::ExitStatus, String) {
     let (status, stdout, stderr) =
-        util::run_test_in_child_status(name, CHILD_ENV, Duration::from_secs(60));
+        util::run_test_in_child_status(name, &[(CHILD_ENV, "1")], Duration::from_secs(60));
     eprintln!("--- child stdout\n{stdout}--- child stderr\n{stderr}");
     (status, stdout)
 }

@@ -354,7 +354,7 @@ impl Connection {
             timeout: linger,
             ..
         } = self;
-        stream.shutdown(Shutdown::Write)?;
+        stream.shutdown_now(Shutdown::Write)?;
         scratch.resize(READ_CHUNK, 0);
         let mut budget = limits.max_head + limits.max_body;
         let drain = async {

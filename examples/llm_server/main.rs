@@ -15,6 +15,13 @@
 //! in flight (`Connection: close`), closes idle connections, prints its final `/stats` and exits
 //! with status 0 (`service.rs`, "Graceful shutdown"; `tests/llm_server_shutdown.rs`).
 //!
+//! **Watch it live**: open `http://localhost:8080/` in a browser. The page polls `/stats.json` a few
+//! times a second and draws the loop lag and utilization per second for the last minute, the
+//! requests in flight, where each model call ran, and a strip of the last seconds of the loop
+//! thread and the worker threads. Then, in a terminal, `curl -d 'hello' localhost:8080/generate`:
+//! with threads the loop stays free; with `--deny-threads` its row goes solid red for the whole
+//! call and the lag jumps to a second.
+//!
 //! Try this — watch `/health` during a generation, in two terminals:
 //!
 //! ```text
@@ -53,6 +60,7 @@
 //! ```
 
 mod connection;
+mod dashboard;
 mod generation;
 mod model;
 mod request;
@@ -73,7 +81,11 @@ fn main() -> io::Result<()> {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     let args = Args::parse()?;
     let worker = make_worker(&args.worker, args.deny_threads)?;
-    let rt = Runtime::builder().worker(worker).build()?;
+    // The trace ring, in memory, feeds the live page's strip of the last seconds (`dashboard.rs`).
+    let rt = Runtime::builder()
+        .worker(worker)
+        .trace_capacity(evloop::trace::DEFAULT_CAPACITY)
+        .build()?;
     let probe = rt.worker_stats().probe;
     rt.block_on(async {
         let listener = TcpListener::bind(args.addr).await?;
@@ -98,6 +110,7 @@ fn main() -> io::Result<()> {
         settings.max_waiting = args.max_waiting;
         settings.retry_after = args.retry_after;
         settings.grace = args.grace;
+        settings.trace = rt.trace();
         let service = Service::new(settings);
         let ctrl_c = async {
             interrupt.recv().await;

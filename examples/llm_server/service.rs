@@ -4,6 +4,8 @@
 //! | route | what it does | where it runs |
 //! | --- | --- | --- |
 //! | `GET /health` | answers `ok` at once | on the loop |
+//! | `GET /` | the live page: loop lag, utilization, the line, where each call ran, the threads (`dashboard.rs`) | on the loop |
+//! | `GET /stats.json` | what the page draws, as JSON | on the loop |
 //! | `GET /stats` | the loop's, the worker's, the lock's and the line's statistics | on the loop |
 //! | `POST /generate` | the body is the prompt; waits for a turn, runs the model with `spawn_blocking` | wherever the worker puts it |
 //!
@@ -36,14 +38,17 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::pin;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::task::{Poll, Waker};
 use std::time::Duration;
 
 use evloop::net::{TcpListener, TcpStream};
 use evloop::sync::watch;
 use evloop::task::JoinSet;
+use evloop::trace::Trace;
 
 use crate::connection::serve_connection;
+use crate::dashboard::Dashboard;
 use crate::generation::{Departure, Generations};
 use crate::model::Model;
 use crate::request::{Limits, Request};
@@ -66,6 +71,8 @@ pub struct Settings {
     pub model: Model,
     /// How long a shutdown waits for the requests in flight before it aborts their connections.
     pub grace: Duration,
+    /// The runtime's trace, for the live page's strip of the last seconds (`None`: no strip).
+    pub trace: Option<Arc<Trace>>,
 }
 
 impl Settings {
@@ -79,6 +86,7 @@ impl Settings {
             retry_after: Duration::from_secs(1),
             model,
             grace: Duration::from_secs(5),
+            trace: None,
         }
     }
 }
@@ -93,6 +101,8 @@ pub struct Service {
     connections: Connections,
     /// `true` once the service is shutting down; each connection watches it.
     shutdown: watch::Sender<bool>,
+    /// The live page and its history.
+    dashboard: Dashboard,
 }
 
 impl Service {
@@ -105,6 +115,7 @@ impl Service {
             settings.retry_after,
         );
         Rc::new(Service {
+            dashboard: Dashboard::new(settings.trace.clone()),
             settings,
             generations,
             connections: Connections::default(),
@@ -192,14 +203,16 @@ impl Service {
         let path = request.path.split('?').next().unwrap_or_default();
         let response = match (request.method.as_str(), path) {
             ("GET" | "HEAD", "/health") => Response::text(200, "OK", "ok\n"),
+            ("GET" | "HEAD", "/") => self.dashboard.page(),
+            ("GET" | "HEAD", "/stats.json") => self.stats_json(),
             ("GET" | "HEAD", "/stats") => Response::text(200, "OK", self.stats()),
             ("POST", "/generate") => return self.generations.generate(body, departure).await,
-            (_, "/health" | "/stats") => method_not_allowed("GET, HEAD"),
+            (_, "/" | "/health" | "/stats" | "/stats.json") => method_not_allowed("GET, HEAD"),
             (_, "/generate") => method_not_allowed("POST"),
             _ => Response::text(
                 404,
                 "Not Found",
-                "404 Not Found: try GET /health, GET /stats or POST /generate\n",
+                "404 Not Found: try GET /, GET /health, GET /stats, GET /stats.json or POST /generate\n",
             ),
         };
         Ok(response)
@@ -215,6 +228,21 @@ impl Service {
             self.generations.stats(),
             self.connections.open.get(),
             self.connections.accepted.get()
+        )
+    }
+
+    /// `GET /stats.json`: what the live page draws (`dashboard.rs`).
+    fn stats_json(&self) -> Response {
+        let connections = crate::dashboard::Connections {
+            open: self.connections.open.get(),
+            accepted: self.connections.accepted.get(),
+        };
+        self.dashboard.stats_json(
+            &evloop::stats(),
+            &evloop::worker::stats(),
+            &self.generations.figures(),
+            &self.generations.recent_calls(),
+            connections,
         )
     }
 

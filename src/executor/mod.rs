@@ -16,7 +16,8 @@
 //! it needs back. The runtime (`runtime/`) drives it together with the reactor and the timers.
 //!
 //! Reading order: `id.rs`, `join_error.rs`, `cell.rs`, `waker.rs`, `run_queue.rs`,
-//! `scheduler.rs` (with `blocked_loop.rs`), `abort_handle.rs` (what cancelling needs), `join_handle.rs`, `yield_now.rs`.
+//! `scheduler.rs` (with `blocked_loop.rs`, `lag_sampler.rs` and `traced.rs`),
+//! `abort_handle.rs` (what cancelling needs), `join_handle.rs`, `yield_now.rs`.
 
 mod abort_handle;
 mod blocked_loop;
@@ -24,8 +25,10 @@ pub(crate) mod cell;
 mod id;
 mod join_error;
 mod join_handle;
+pub(crate) mod lag_sampler;
 mod run_queue;
 pub(crate) mod scheduler;
+mod traced;
 pub(crate) mod waker;
 mod yield_now;
 
@@ -40,6 +43,7 @@ pub(crate) use join_error::drop_payload;
 pub use join_handle::JoinHandle;
 pub use yield_now::{YieldNow, yield_now};
 
+use crate::trace::Label;
 use cell::TaskMeta;
 use scheduler::Scheduler;
 
@@ -80,7 +84,10 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    let meta = TaskMeta { name, location };
+    let meta = TaskMeta {
+        name: name.map(Label::from),
+        location,
+    };
     Scheduler::with_current(|scheduler| scheduler.spawn(future, meta)).unwrap_or_else(|| {
         panic!(
             "evloop::spawn called outside of a runtime (at {location}): spawn from inside \

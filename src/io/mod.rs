@@ -87,9 +87,9 @@
 //!   a copy between two fast sockets runs until one says `WouldBlock` (see [`net`](crate::net)).
 //! - **A cancelled `read_line` leaves `buf` as it was** (tokio's may leave it empty); the partial
 //!   line is lost in both.
-//! - **`TcpStream::shutdown(how)` is inherent** (as in std), and being found first it hides
-//!   `AsyncWriteExt::shutdown` on sockets: write `AsyncWriteExt::shutdown(&mut stream).await`, or
-//!   the synchronous `stream.shutdown(Shutdown::Write)`, which does the same.
+//! - **`stream.shutdown().await` is tokio's** (`AsyncWriteExt`); std's synchronous
+//!   `shutdown(how)` is there too, as `TcpStream::shutdown_now(how)`, named apart so that the two
+//!   do not clash.
 //! - Not here: `AsyncSeek`, `read_buf`/`BufMut` (no `bytes` dependency), `take`, `chain`,
 //!   `duplex`, `BufStream`, `copy_buf`, and `fill_buf`/`consume` as extension methods (a future
 //!   that returns a borrow of the reader needs `unsafe` in tokio; call `poll_fill_buf` instead).

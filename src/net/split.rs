@@ -134,10 +134,10 @@ macro_rules! write_half_methods {
             self.stream.evented().try_write(buf)
         }
 
-        /// Shuts down the writing direction (sends a FIN); the read half keeps reading. Found
-        /// before `AsyncWriteExt::shutdown`, which does the same as a future.
-        pub fn shutdown(&self) -> io::Result<()> {
-            self.stream.shutdown(Shutdown::Write)
+        /// Shuts down the writing direction (sends a FIN) now; the read half keeps reading.
+        /// `AsyncWriteExt::shutdown(&mut half).await` does the same, as in tokio.
+        pub fn shutdown_now(&self) -> io::Result<()> {
+            self.stream.shutdown_now(Shutdown::Write)
         }
 
         /// The address of the other end.
@@ -196,7 +196,7 @@ macro_rules! impl_async_write {
             }
 
             fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                Poll::Ready(self.stream.shutdown(Shutdown::Write))
+                Poll::Ready(self.stream.shutdown_now(Shutdown::Write))
             }
         }
     };

@@ -172,10 +172,11 @@ impl TcpStream {
     /// Shuts down the reading side, the writing side or both (`shutdown(2)`); does not wait.
     ///
     /// `Shutdown::Write` sends a FIN: the peer reads the end of the stream after the data already
-    /// sent, and can still write back (a half-close). It is what
-    /// [`AsyncWrite::poll_shutdown`] does; being found first, this method hides
-    /// `AsyncWriteExt::shutdown`, which is called as `AsyncWriteExt::shutdown(&mut stream).await`.
-    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+    /// sent, and can still write back (a half-close). It is what [`AsyncWrite::poll_shutdown`]
+    /// does, so tokio's `stream.shutdown().await` (`AsyncWriteExt`) works as in tokio. This is
+    /// std's synchronous `shutdown(how)` under another name, so that the two do not clash (tokio
+    /// has no synchronous one).
+    pub fn shutdown_now(&self, how: Shutdown) -> io::Result<()> {
         self.io.source().shutdown(how)
     }
 
@@ -276,6 +277,6 @@ impl AsyncWrite for TcpStream {
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.shutdown(Shutdown::Write))
+        Poll::Ready(self.shutdown_now(Shutdown::Write))
     }
 }

@@ -33,6 +33,7 @@ pub use builder::Builder;
 use self::core::Core;
 use crate::executor::waker::MainWake;
 use crate::stats::RuntimeStats;
+use crate::trace::Trace;
 use crate::worker::{Worker, WorkerStats};
 
 /// A single-threaded event loop. Not `Send`: it stays on the thread that made it.
@@ -78,12 +79,16 @@ impl Runtime {
         let mut cx = Context::from_waker(&waker);
         // The future has not been polled yet: treat it as woken.
         inbox.wake_main();
+        self.core.resume();
         loop {
             if inbox.take_main_wake() {
                 let start = self.core.now();
+                let traced = scheduler.trace_poll_start();
                 let poll = future.as_mut().poll(&mut cx);
+                scheduler.trace_poll_end(traced, None);
                 scheduler.after_poll(start, None);
                 if let Poll::Ready(output) = poll {
+                    self.core.pause();
                     return output;
                 }
             }
@@ -123,6 +128,12 @@ impl Runtime {
     pub fn clock(&self) -> Instant {
         self.core.now()
     }
+
+    /// The trace recorder, when tracing is on (`Builder::trace`, `Builder::trace_capacity`, or
+    /// `EVLOOP_TRACE`): to write it now (`Trace::write`), or to draw the last seconds live.
+    pub fn trace(&self) -> Option<Arc<Trace>> {
+        self.core.trace().cloned()
+    }
 }
 
 impl Drop for Runtime {
@@ -131,6 +142,13 @@ impl Drop for Runtime {
         // while they run, whatever was current before (a runtime may be dropped inside another).
         let _enter = context::enter_unchecked(&self.core);
         self.core.shutdown();
+        if let Some(trace) = self.core.trace() {
+            match trace.write() {
+                Ok(Some(path)) => log::info!("trace written to {}", path.display()),
+                Ok(None) => {}
+                Err(e) => log::warn!("could not write the trace: {e}"),
+            }
+        }
     }
 }
 

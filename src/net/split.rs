@@ -16,8 +16,9 @@
 //! - [`TcpStream::into_split`] gives two owned halves sharing the stream through an `Rc` (the
 //!   runtime is one thread, so no atomic count is needed and the halves are not `Send`). Spawn one
 //!   task per half. The connection closes when both halves are gone; to tell the peer "no more
-//!   data" earlier, call [`OwnedWriteHalf::shutdown`]. (tokio's owned write half shuts down on
-//!   drop; here it is explicit.)
+//!   data" earlier, call `half.shutdown().await` (`AsyncWriteExt`) or
+//!   [`OwnedWriteHalf::shutdown_now`]. (tokio's owned write half shuts down on drop; here it is
+//!   explicit.)
 //!
 //! Each half implements [`AsyncRead`] (or [`AsyncWrite`]), whose methods take `&mut self`, so
 //! there is still one reader and one writer. (For a stream that is not a socket,

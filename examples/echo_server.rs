@@ -1,10 +1,10 @@
 //! Echo server: every byte a client sends comes straight back, one task per connection.
 //!
 //! Run with: `cargo run --release --example echo_server -- [ADDR] [--stats SECS]
-//!            [--work-ms MS] [--worker threads|inline|fallback]`
+//!            [--work-ms MS] [--worker threads|inline|fallback] [--grace SECS]`
 //!
 //! ADDR defaults to 127.0.0.1:7878 (port 0 picks a free port). The server prints one line,
-//! `listening on ADDR`, and serves until killed. Then try:
+//! `listening on ADDR`, and serves until Ctrl-C (see "Graceful shutdown" below). Then try:
 //!
 //! ```text
 //! nc 127.0.0.1 7878                      # type a line, get it back
@@ -30,13 +30,32 @@
 //! benchmark peers) from a small pool, reads, writes the bytes back and returns the buffer. So 10 000
 //! idle connections cost their tasks and sockets, not 10 000 buffers; a connection whose client
 //! does not read its echoes keeps exactly one buffer while its task waits to write.
+//!
+//! ## Graceful shutdown
+//!
+//! Ctrl-C (SIGINT) does not kill the server mid-sentence. It prints `shutting down: ...` and:
+//!
+//! 1. stops accepting (the listener closes: new connects are refused);
+//! 2. tells every connection, through a `watch` channel: an idle one closes at once, one that is
+//!    echoing a message (reading it, transforming it, writing it back) finishes that message
+//!    first — a message the server has not started reading is not in flight, and is not echoed;
+//! 3. waits for them, at most `--grace SECS` (default 5), then aborts those still running;
+//! 4. prints `final stats:` with the loop's statistics and exits with status 0.
+//!
+//! A second Ctrl-C during the wait ends the process at once: the listener is gone by then, and
+//! with it the signal's handler (the default action is back). `tests/echo_server_shutdown.rs`
+//! sends SIGINT to this example and checks all four steps.
 
 use std::cell::RefCell;
 use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use evloop::io::AsyncWriteExt;
 use evloop::net::{TcpListener, TcpStream};
+use evloop::signal::unix::{SignalKind, signal};
+use evloop::sync::watch;
+use evloop::task::JoinSet;
 use evloop::{Runtime, spawn};
 
 fn main() -> io::Result<()> {
@@ -51,37 +70,90 @@ fn main() -> io::Result<()> {
     rt.block_on(serve(args))
 }
 
-/// Accepts forever, one task per connection.
+/// Accepts until Ctrl-C, one task per connection; then shuts down gracefully (module docs).
 async fn serve(args: Args) -> io::Result<()> {
-    let listener = TcpListener::bind(args.addr)?;
+    let listener = TcpListener::bind(args.addr).await?;
+    // Listen for Ctrl-C before announcing: from "listening on" on, SIGINT means "shut down".
+    let mut interrupt = signal(SignalKind::interrupt())?;
     announce(listener.local_addr()?)?;
     if let Some(every) = args.stats_every {
         spawn(print_stats(every));
     }
+    let (shutdown, shutting_down) = watch::channel(false);
+    let mut connections = JoinSet::new();
     loop {
-        // `accept` itself rides out EMFILE/ENFILE (it backs off and retries); an error here means
-        // the listener is broken, and then there is nothing left to serve.
-        let (stream, peer) = listener.accept().await?;
-        let work = args.work;
-        spawn(async move {
-            log::debug!("{peer}: connected");
-            match echo(stream, work).await {
-                Ok(bytes) => log::debug!("{peer}: disconnected after echoing {bytes} bytes"),
-                Err(e) => log::debug!("{peer}: connection ended with an error: {e}"),
+        evloop::select! {
+            biased;
+            _ = interrupt.recv() => break,
+            // `accept` itself rides out EMFILE/ENFILE (it backs off and retries); an error here
+            // means the listener is broken, and then there is nothing left to serve.
+            accepted = listener.accept() => {
+                let (stream, peer) = accepted?;
+                connections.spawn(connection(stream, peer, args.work, shutting_down.clone()));
             }
-        });
+            // Reap connections that ended, so the set holds only live ones.
+            Some(_) = connections.join_next() => {}
+        }
+    }
+    drop(listener); // 1. stop accepting
+    drop(interrupt); // a second Ctrl-C ends the process at once
+    shut_down(connections, shutdown, args.grace).await;
+    Ok(())
+}
+
+/// Steps 2 to 4 of the graceful shutdown (module docs).
+async fn shut_down(mut connections: JoinSet<()>, shutdown: watch::Sender<bool>, grace: Duration) {
+    println!(
+        "shutting down: {} connection(s) open; waiting up to {} ms for the messages in flight",
+        connections.len(),
+        grace.as_millis()
+    );
+    let _ = shutdown.send(true); // no receiver left is fine: no connection to tell
+    let all_done = async { while connections.join_next().await.is_some() {} };
+    if evloop::time::timeout(grace, all_done).await.is_err() {
+        println!(
+            "grace period over: aborting {} connection(s)",
+            connections.len()
+        );
+        connections.shutdown().await;
+    }
+    println!("final stats:\n{}", evloop::stats());
+}
+
+/// One connection's task: echo, then say how it ended (at debug level).
+async fn connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    work: Option<Duration>,
+    shutting_down: watch::Receiver<bool>,
+) {
+    log::debug!("{peer}: connected");
+    match echo(stream, peer, work, shutting_down).await {
+        Ok(bytes) => log::debug!("{peer}: disconnected after echoing {bytes} bytes"),
+        Err(e) => log::debug!("{peer}: connection ended with an error: {e}"),
     }
 }
 
-/// Echoes until the client closes its side; returns the bytes echoed.
-async fn echo(stream: TcpStream, work: Option<Duration>) -> io::Result<u64> {
+/// Echoes until the client closes its side, or until shutdown while idle; returns the bytes
+/// echoed.
+async fn echo(
+    stream: TcpStream,
+    peer: SocketAddr,
+    work: Option<Duration>,
+    mut shutting_down: watch::Receiver<bool>,
+) -> io::Result<u64> {
     // Small messages should leave at once, not wait for the previous segment's ACK (Nagle).
     stream.set_nodelay(true)?;
     let mut stream = stream;
     let mut echoed = 0;
     loop {
-        // Wait without a buffer: this is where idle connections spend their time.
-        stream.readable().await?;
+        // Wait without a buffer: this is where idle connections spend their time, and where
+        // they hear about a shutdown (checked first: a closing server takes no new message).
+        evloop::select! {
+            biased;
+            _ = shutting_down.changed() => return Ok(echoed),
+            readable = stream.readable() => readable?,
+        }
         let mut buf = BUFFERS.with(BufferPool::take);
         let n = match stream.try_read(&mut buf.bytes) {
             Ok(0) => return Ok(echoed),
@@ -90,6 +162,8 @@ async fn echo(stream: TcpStream, work: Option<Duration>) -> io::Result<u64> {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
             Err(e) => return Err(e),
         };
+        // From here the message is in flight: a shutdown waits for it (up to the grace period).
+        log::debug!("{peer}: echoing {n} bytes");
         if let Some(work) = work {
             let transformed = transform(buf.bytes[..n].to_vec(), work).await?;
             drop(buf); // do not hold a pooled buffer while the transform runs
@@ -122,6 +196,8 @@ fn announce(addr: SocketAddr) -> io::Result<()> {
 /// Prints the loop's statistics to stderr every `every`.
 async fn print_stats(every: Duration) {
     let mut ticks = evloop::time::interval(every);
+    // After a stall, print once and resume the rhythm, rather than a burst of catch-up lines.
+    ticks.set_missed_tick_behavior(evloop::time::MissedTickBehavior::Skip);
     ticks.tick().await; // the first tick is immediate
     loop {
         ticks.tick().await;
@@ -191,7 +267,8 @@ fn buffer_size() -> usize {
         .unwrap_or(4096)
 }
 
-/// Command line: `[ADDR] [--stats SECS] [--work-ms MS] [--worker threads|inline|fallback]`.
+/// Command line: `[ADDR] [--stats SECS] [--work-ms MS] [--worker threads|inline|fallback]
+/// [--grace SECS]`.
 struct Args {
     /// Where to listen.
     addr: SocketAddr,
@@ -201,6 +278,8 @@ struct Args {
     work: Option<Duration>,
     /// The worker by name (`evloop::worker::by_name`); the runtime's default when absent.
     worker: Option<String>,
+    /// How long a shutdown waits for the messages in flight.
+    grace: Duration,
 }
 
 impl Args {
@@ -212,6 +291,7 @@ impl Args {
             stats_every: None,
             work: None,
             worker: None,
+            grace: Duration::from_secs(5),
         };
         let mut argv = std::env::args().skip(1);
         while let Some(arg) = argv.next() {
@@ -225,6 +305,10 @@ impl Args {
                     args.work = Some(Duration::from_millis(ms));
                 }
                 "--worker" => args.worker = Some(argv.next().ok_or_else(usage)?),
+                "--grace" => {
+                    let secs: f64 = argv.next().and_then(|s| s.parse().ok()).ok_or_else(usage)?;
+                    args.grace = Duration::from_secs_f64(secs.max(0.0));
+                }
                 addr => args.addr = addr.parse().map_err(|_| usage())?,
             }
         }
@@ -237,7 +321,8 @@ impl Args {
             io::ErrorKind::InvalidInput,
             format!(
                 "usage: echo_server [ADDR] [--stats SECS] [--work-ms MS] \
-                 [--worker threads|inline|fallback]   (ADDR default 127.0.0.1:7878){}",
+                 [--worker threads|inline|fallback] [--grace SECS]   \
+                 (ADDR default 127.0.0.1:7878){}",
                 if bad.is_empty() {
                     String::new()
                 } else {

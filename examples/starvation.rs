@@ -40,6 +40,8 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use evloop::io::AsyncWriteExt;
+
 fn main() -> io::Result<()> {
     env_logger::init();
     let args = Args::parse()?;
@@ -174,7 +176,9 @@ fn start_server(budget: Option<u32>) -> io::Result<SocketAddr> {
             .build()
             .expect("runtime");
         rt.block_on(async move {
-            let listener = evloop::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+            let listener = evloop::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
             tx.send(listener.local_addr().expect("address"))
                 .expect("main waits");
             loop {

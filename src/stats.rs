@@ -2,24 +2,43 @@
 //!
 //! The loop counts what it does (turns, polls, wakes, events, timers) in plain `Cell`s — it is one
 //! thread, so no atomics are needed — and [`RuntimeStats`] is a copy of those counters taken by
-//! `Runtime::stats()` or `evloop::stats()`, printed as a small table by its `Display`.
+//! `Runtime::stats()` or `evloop::stats()`, printed as a small table by its `Display`, written as
+//! JSON by `to_json` (`stats/json.rs`), and subtracted from a later copy by `since`
+//! (`stats/delta.rs`) for per-second figures.
 //!
-//! Two measurements deserve a word:
+//! Four measurements deserve a word:
 //!
 //! - **Longest poll**: how long one task held the loop in a single `poll`. While a poll runs,
 //!   nothing else on the loop can: no other task, no timer, no socket. A long poll is the
 //!   blocked-loop symptom; polls longer than the runtime's `slow_poll_threshold` are also logged
-//!   (`runtime/core.rs`, `Core::record_poll`).
-//! - **Lag** (scheduling delay): the time from a task's wake to its poll. On a healthy loop it is
-//!   microseconds. A task that blocks the loop shows up as *other* tasks' lag. Lag goes into a
-//!   histogram with fixed decade buckets, so recording costs one comparison chain and no allocation.
+//!   (`executor/blocked_loop.rs`).
+//! - **Loop lag** (sampled, `loop_lag`): how late a timer due every 10 ms would run — what Node's
+//!   `monitorEventLoopDelay` measures, and the figure that sees a blocked loop. A poll that blocks
+//!   for 250 ms makes the next sample 240 ms late. `executor/lag_sampler.rs` explains how it is
+//!   measured without a real timer; the samples go into a [`LatencyHistogram`] (`stats/latency.rs`)
+//!   that gives percentiles.
+//! - **Wake lag** (`wake_lag`): the time from a task's wake to its poll. It measures the run
+//!   queue's wait, and it does *not* see a blocked loop well: timers and sockets are only noticed,
+//!   and their tasks woken, after the blocking poll has returned, so their wake-to-poll time is
+//!   short. Only tasks already woken when the block began (queued behind it in the same turn)
+//!   show it. Wake lag goes into a histogram with fixed decade buckets, so recording costs one
+//!   comparison chain and no allocation.
+//! - **Utilization**: the fraction of time the loop was not parked in the reactor, as Node's
+//!   `eventLoopUtilization()` reports it (`StatsDelta::utilization` for an interval).
 //!
 //! Cost: after each poll the loop reads a cheap *coarse* clock (the kernel's last tick, ~5 ns) and
 //! the precise clock only when the tick moved (`clock.rs`); a wake records the loop's last precise
-//! reading instead of reading a clock itself. So lag and poll times are measured to within one
-//! kernel tick (1 to 10 ms): a lag shorter than a tick reads as zero. That is why the lag buckets start
-//! at 1 ms: finer ones would only count rounding. Scheduling delays that matter — a task starved by
-//! a blocking neighbour for tens of milliseconds — are measured as they are.
+//! reading instead of reading a clock itself. So wake lags and poll times are measured to within
+//! one kernel tick (1 to 10 ms): a wake lag shorter than a tick reads as zero. That is why its
+//! buckets start at 1 ms: finer ones would only count rounding. Scheduling delays that matter — a
+//! task starved by a blocking neighbour for tens of milliseconds — are measured as they are.
+
+mod delta;
+mod json;
+mod latency;
+
+pub use delta::StatsDelta;
+pub use latency::LatencyHistogram;
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -126,13 +145,17 @@ pub(crate) struct LoopCounters {
     pub(crate) longest_poll: Cell<Duration>,
     /// Who made the longest poll ("task 7 (handle_request)").
     pub(crate) longest_poll_by: Cell<Option<u64>>,
-    /// Scheduling delays. A `RefCell`, not a `Cell`: recording then updates the ~100-byte
+    /// Wake-to-poll delays. A `RefCell`, not a `Cell`: recording then updates the ~100-byte
     /// histogram in place instead of copying it out and back on every poll.
     pub(crate) lag: RefCell<LagHistogram>,
     /// Zero wake-to-poll delays, counted apart from `lag` because they are most polls.
     pub(crate) zero_lags: Cell<u64>,
     /// The latest any timer fired after its deadline.
     pub(crate) worst_timer_lateness: Cell<Duration>,
+    /// Sampled loop lag (`executor/lag_sampler.rs`).
+    pub(crate) loop_lag: RefCell<LatencyHistogram>,
+    /// Time spent parked in the reactor, waiting for events.
+    pub(crate) parked: Cell<Duration>,
 }
 
 impl LoopCounters {
@@ -202,8 +225,16 @@ pub struct RuntimeStats {
     pub longest_poll_task: Option<u64>,
     /// The latest a timer fired after its deadline: how long the loop was late to a heartbeat.
     pub worst_timer_lateness: Duration,
-    /// Scheduling delay (wake to poll) histogram.
-    pub lag: LagHistogram,
+    /// Loop lag: how late a timer due every 10 ms ran (see the module docs). The figure that shows
+    /// a blocked loop.
+    pub loop_lag: LatencyHistogram,
+    /// Wake-to-poll delay histogram (the run queue's wait; see the module docs for what it misses).
+    pub wake_lag: LagHistogram,
+    /// Time since the runtime was built, when the snapshot was taken.
+    pub uptime: Duration,
+    /// Of `uptime`, time the loop was idle: parked in the reactor, or not running at all (before
+    /// and between `block_on` calls).
+    pub parked: Duration,
 }
 
 impl fmt::Display for RuntimeStats {
@@ -239,17 +270,31 @@ impl fmt::Display for RuntimeStats {
             self.slow_polls,
             self.worst_timer_lateness.as_secs_f64() * 1e3
         )?;
+        writeln!(
+            f,
+            "  loop lag (sampled every 10 ms): p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms   \
+             utilization {:.1} %",
+            ms(self.loop_lag.percentile(0.5)),
+            ms(self.loop_lag.percentile(0.99)),
+            ms(self.loop_lag.max()),
+            self.utilization() * 100.0
+        )?;
         write!(
             f,
-            "  lag (wake -> poll, to a kernel tick): mean {:.3} ms, max {:.3} ms |",
-            self.lag.mean().as_secs_f64() * 1e3,
-            self.lag.max().as_secs_f64() * 1e3
+            "  wake -> poll (to a kernel tick): mean {:.3} ms, max {:.3} ms |",
+            ms(self.wake_lag.mean()),
+            ms(self.wake_lag.max())
         )?;
-        for (label, count) in self.lag.buckets() {
+        for (label, count) in self.wake_lag.buckets() {
             write!(f, " {label} {count}")?;
         }
         Ok(())
     }
+}
+
+/// A duration in milliseconds, for the table.
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ use std::io::{ErrorKind, Write};
 use std::rc::Rc;
 use std::time::Duration;
 
+use evloop::io::AsyncReadExt;
 use evloop::net::TcpStream;
 use evloop::sync::mpsc;
 use evloop::task::yield_now;

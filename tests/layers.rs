@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 
 /// The layers, bottom first. A module may use its own files and any module of a lower layer.
 const LAYERS: &[&[&str]] = &[
-    &["sys"],
-    &["clock", "stats"],
+    &["sys", "json"],
+    &["clock", "stats", "trace"],
     &["reactor", "timer", "sandbox"],
     &["executor"],
     &["worker"],
@@ -31,6 +31,8 @@ const ROOT_NAMES: &[(&str, &str)] = &[
     ("stats", "runtime"),
     ("RuntimeStats", "stats"),
     ("LagHistogram", "stats"),
+    ("LatencyHistogram", "stats"),
+    ("StatsDelta", "stats"),
     ("spawn", "executor"),
     ("spawn_named", "executor"),
     ("JoinHandle", "executor"),

@@ -3,8 +3,9 @@
 //!
 //! This file holds the routes, the loop, connections and bad input; beside it, in
 //! `tests/llm_server/`: `departures.rs` (clients that leave, the cap on the line — issue 13,
-//! part 2), `http11.rs` (HEAD, 100-continue, Host, target forms — issue 13, part 4) and `fuzz.rs`
-//! (mutated requests against the parser and the live server).
+//! part 2), `http11.rs` (HEAD, 100-continue, Host, target forms — issue 13, part 4), `fuzz.rs`
+//! (mutated requests against the parser and the live server) and `live_page.rs` (the page and
+//! `/stats.json` — issue 15).
 //!
 //! Each socket test starts the service on its own thread, with the worker under test, and talks
 //! to it with blocking `std::net` clients (`llm_harness`). Every client read and write has a
@@ -15,6 +16,8 @@
 
 #[path = "../examples/llm_server/connection.rs"]
 mod connection;
+#[path = "../examples/llm_server/dashboard.rs"]
+mod dashboard;
 #[path = "../examples/llm_server/generation.rs"]
 mod generation;
 mod llm_harness;
@@ -34,6 +37,8 @@ mod departures;
 mod fuzz;
 #[path = "llm_server/http11.rs"]
 mod http11;
+#[path = "llm_server/live_page.rs"]
+mod live_page;
 
 use std::time::{Duration, Instant};
 

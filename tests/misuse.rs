@@ -20,6 +20,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use evloop::io::{AsyncReadExt, AsyncWriteExt};
 use evloop::net::{TcpListener, TcpStream, UdpSocket};
 use evloop::task::yield_now;
 use evloop::time::{interval, sleep, timeout};
@@ -40,7 +41,7 @@ async fn settle() {
 fn issue_13_two_tasks_awaiting_readable_on_one_stream_are_both_woken() {
     let rt = util::runtime();
     rt.block_on(async {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let mut client = TcpStream::connect(listener.local_addr().expect("addr"))
             .await
             .expect("connect");
@@ -66,7 +67,7 @@ fn issue_13_two_tasks_awaiting_readable_on_one_stream_are_both_woken() {
 fn issue_13_two_tasks_receiving_on_one_udp_socket_both_get_a_datagram() {
     let rt = util::runtime();
     rt.block_on(async {
-        let socket = Rc::new(UdpSocket::bind("127.0.0.1:0").expect("bind"));
+        let socket = Rc::new(UdpSocket::bind("127.0.0.1:0").await.expect("bind"));
         let sender = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
         let receiver = |socket: Rc<UdpSocket>| async move {
             let mut buf = [0u8; 8];
@@ -162,7 +163,7 @@ fn issue_13_a_stream_polled_outside_any_runtime_panics_and_names_the_mistake() {
 #[cfg_attr(miri, ignore)] // real sockets
 fn issue_13_a_listener_awaited_on_another_runtime_panics_and_names_the_mistake() {
     let (a, b) = (util::runtime(), util::runtime());
-    let listener = a.block_on(async { TcpListener::bind("127.0.0.1:0").expect("bind") });
+    let listener = a.block_on(async { TcpListener::bind("127.0.0.1:0").await.expect("bind") });
     let message = panic_message(&b, listener.accept());
     assert!(
         message.contains("TcpListener") && message.contains("created on another evloop runtime"),

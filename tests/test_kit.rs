@@ -3,42 +3,19 @@
 //!
 //! The protocol here is a toy with the shape of a real server's connection loop: answer each
 //! `PING\n` with `PONG\n`, and close a connection that stays silent for 30 s (a keep-alive
-//! timeout). Written once against a tiny `Stream` trait, it runs on a real `TcpStream` in
-//! production and on a `Mock` in tests. (Once evloop has its `io` traits, the trait goes away.)
+//! timeout). Written once against the `io` traits (`AsyncRead + AsyncWrite`), it runs on a real
+//! `TcpStream` in production and on a `Mock` in tests.
 
 mod util;
 
 use std::io;
 use std::time::Duration;
 
+use evloop::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use evloop::net::TcpStream;
-use evloop::test::mock::{Builder, Mock};
+use evloop::test::mock::Builder;
 use evloop::test::run_paused;
 use evloop::time::{Instant, timeout};
-
-/// What the protocol needs of a stream.
-trait Stream {
-    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize>;
-    async fn write_all(&mut self, buf: &[u8]) -> io::Result<()>;
-}
-
-impl Stream for Mock {
-    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        Mock::read(self, buf).await
-    }
-    async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        Mock::write_all(self, buf).await
-    }
-}
-
-impl Stream for TcpStream {
-    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        TcpStream::read(self, buf).await
-    }
-    async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        TcpStream::write_all(self, buf).await
-    }
-}
 
 /// The keep-alive timeout of the toy protocol.
 const IDLE: Duration = Duration::from_secs(30);
@@ -53,7 +30,7 @@ enum End {
 }
 
 /// The protocol: `PING\n` → `PONG\n`, until the peer closes or stays silent for `IDLE`.
-async fn serve(stream: &mut impl Stream) -> io::Result<End> {
+async fn serve<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S) -> io::Result<End> {
     let mut line = Vec::new();
     let mut buf = [0u8; 16];
     loop {
@@ -217,7 +194,7 @@ fn the_same_protocol_runs_on_a_real_socket() {
 
     let rt = util::runtime();
     let end = rt.block_on(async {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let server = evloop::spawn(async move {
             let (mut conn, _) = listener.accept().await.expect("accept");

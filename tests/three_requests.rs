@@ -13,7 +13,7 @@ mod timeline;
 
 use std::time::Duration;
 
-use evloop::worker::{Deny, Fallback, ThreadPool};
+use evloop::worker::{Deny, Fallback, ThreadPool, Worker};
 use scenario::Config;
 
 const WORK: Duration = Duration::from_millis(200);
@@ -26,6 +26,7 @@ fn config(name: &str, lock: bool) -> Config {
         work: WORK,
         arrive_every: Duration::from_millis(10),
         heartbeat: Duration::from_millis(10),
+        trace: None,
     }
 }
 
@@ -92,4 +93,55 @@ fn a_bare_pool_without_threads_fails_the_requests() {
     let out = scenario::run(&config("offload", false), Box::new(denied)).unwrap();
     assert_eq!(out.failed, 3);
     assert!(scenario::explain(&config("offload", false), &out).contains("can't start new thread"));
+}
+
+/// Runs scenario `name` with `worker`, tracing to a temp file; returns the parsed trace.
+fn traced(name: &str, lock: bool, worker: Box<dyn Worker>) -> serde_json::Value {
+    let path = std::env::temp_dir().join(format!(
+        "evloop-three-requests-{}-{name}.json",
+        std::process::id()
+    ));
+    let mut config = config(name, lock);
+    config.trace = Some(path.clone());
+    scenario::run(&config, worker).unwrap();
+    let text = std::fs::read_to_string(&path).expect("--trace writes DIR/NAME.json");
+    let _ = std::fs::remove_file(&path);
+    serde_json::from_str(&text).expect("valid JSON")
+}
+
+/// `(tid, duration in µs)` of every `blocking` slice, and the loop thread's id.
+fn blocking_slices(trace: &serde_json::Value) -> (Vec<(u64, f64)>, u64) {
+    let events = trace["traceEvents"].as_array().expect("traceEvents");
+    let loop_tid = events
+        .iter()
+        .find(|e| e["cat"] == "poll")
+        .and_then(|e| e["tid"].as_u64())
+        .expect("a poll on the loop thread");
+    let jobs = events
+        .iter()
+        .filter(|e| e["cat"] == "blocking")
+        .map(|e| (e["tid"].as_u64().unwrap(), e["dur"].as_f64().unwrap()))
+        .collect();
+    (jobs, loop_tid)
+}
+
+#[test]
+fn the_traces_show_the_calls_on_worker_threads_or_on_the_loop_thread() {
+    let (offloaded, loop_tid) =
+        blocking_slices(&traced("offload", false, Box::new(ThreadPool::new())));
+    assert_eq!(offloaded.len(), 3);
+    assert!(
+        offloaded.iter().all(|&(tid, _)| tid != loop_tid),
+        "{offloaded:?}"
+    );
+    let denied = Fallback::new(ThreadPool::builder().spawner(Deny::always()).build());
+    let (inline, loop_tid) = blocking_slices(&traced("fallback", true, Box::new(denied)));
+    assert_eq!(inline.len(), 3);
+    let work_us = WORK.as_secs_f64() * 1e6;
+    assert!(
+        inline
+            .iter()
+            .all(|&(tid, dur)| tid == loop_tid && dur >= work_us * 0.9),
+        "each call a long slice on the loop thread: {inline:?}"
+    );
 }

@@ -1,4 +1,4 @@
-//! Seeing the loop: the blocked-loop warning, the lag histogram and exact counters.
+//! Seeing the loop: the blocked-loop warning, loop lag and wake lag, utilization, exact counters.
 //!
 //! This test binary installs its own logger that records every message with the thread that
 //! logged it, so each test looks only at what its own loop said, even with tests in parallel.
@@ -209,9 +209,103 @@ fn lag_shows_a_task_starved_by_a_blocking_neighbour() {
             blocker.await.expect("blocker");
             victim.await.expect("victim");
         });
-        let lag = rt.stats().lag;
+        let lag = rt.stats().wake_lag;
         assert_eq!(lag.max(), Duration::from_millis(150), "{lag:?}");
         assert_eq!(lag.at_least(Duration::from_millis(100)), 1, "{lag:?}");
+    });
+}
+
+/// Issue 15: `cargo run --example tour` blocked the loop for 250 ms and reported a wake-to-poll
+/// lag of 0.013 ms, because the timers it delayed were only woken after the blocking poll. The
+/// sampled loop lag (a virtual 10 ms timer) sees the block.
+#[test]
+fn issue_15_loop_lag_sees_a_blocking_poll_that_wake_lag_misses() {
+    within_10s(|| {
+        let rt = paused_runtime(None);
+        rt.block_on(async {
+            let heartbeat = spawn(sleep(Duration::from_millis(50)));
+            let blocker = spawn(async {
+                sleep(Duration::from_millis(10)).await;
+                evloop::test::block_for(Duration::from_millis(200)); // holds the loop
+            });
+            blocker.await.expect("blocker");
+            heartbeat.await.expect("heartbeat");
+        });
+        let s = rt.stats();
+        // The tick due at 10 ms fired on time (the loop was parked); the next, due at 20 ms,
+        // could run only when the poll ended, at 210 ms.
+        assert_eq!(s.loop_lag.max(), Duration::from_millis(190), "{s}");
+        assert_eq!(
+            s.wake_lag.max(),
+            Duration::ZERO,
+            "the heartbeat was woken after the block, and polled at once: {s}"
+        );
+        assert!(s.to_string().contains("loop lag (sampled"), "{s}");
+    });
+}
+
+#[test]
+#[cfg_attr(miri, ignore)] // blocks for real time
+fn issue_15_a_real_blocking_call_shows_as_loop_lag() {
+    within_10s(|| {
+        install_logger();
+        let rt = Runtime::builder()
+            .slow_poll_threshold(None)
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let heartbeat = spawn(sleep(Duration::from_millis(50)));
+            let blocker = spawn(async {
+                sleep(Duration::from_millis(10)).await;
+                std::thread::sleep(Duration::from_millis(200));
+            });
+            blocker.await.expect("blocker");
+            heartbeat.await.expect("heartbeat");
+        });
+        let s = rt.stats();
+        // A loaded machine can only make the block longer.
+        assert!(s.loop_lag.max() >= Duration::from_millis(150), "{s}");
+        assert!(s.wake_lag.max() < s.loop_lag.max() / 2, "{s}");
+    });
+}
+
+#[test]
+fn an_idle_loop_has_no_loop_lag_is_not_woken_by_the_sampler_and_is_not_utilized() {
+    within_10s(|| {
+        let rt = paused_runtime(None);
+        let before = rt.stats();
+        rt.block_on(sleep(Duration::from_millis(300)));
+        let delta = rt.stats().since(&before);
+        // 300 ms of virtual 10 ms ticks, every one inside the park: on time.
+        assert_eq!(delta.loop_lag.count(), 30, "{delta:?}");
+        assert_eq!(delta.loop_lag.max(), Duration::ZERO, "{delta:?}");
+        assert!(
+            delta.turns < 5,
+            "the sampler never wakes the loop: {delta:?}"
+        );
+        assert!(delta.parked >= Duration::from_millis(300), "{delta:?}");
+        assert!(delta.utilization() < 0.01, "{delta:?}");
+    });
+}
+
+#[test]
+fn a_blocked_loop_is_fully_utilized() {
+    within_10s(|| {
+        let rt = paused_runtime(None);
+        let before = rt.stats();
+        rt.block_on(async {
+            for _ in 0..3 {
+                evloop::test::block_for(Duration::from_millis(100));
+                yield_now().await;
+            }
+        });
+        let delta = rt.stats().since(&before);
+        assert!(delta.elapsed >= Duration::from_millis(300), "{delta:?}");
+        assert!(delta.utilization() > 0.99, "{delta:?}");
+        assert!(
+            delta.loop_lag.max() >= Duration::from_millis(90),
+            "{delta:?}"
+        );
     });
 }
 
@@ -268,13 +362,13 @@ fn counters_match_spawns_and_wakes_exactly() {
     assert_eq!(s.io_events, 0);
     // Each task: polled M + 1 times (spawn, then once per yield).
     let task_polls = N * (M + 1);
-    assert_eq!(s.lag.count(), task_polls);
+    assert_eq!(s.wake_lag.count(), task_polls);
     // Wakes: each yield wakes its task (N * M); each finishing task wakes the block_on future
     // through its JoinHandle only while block_on waits on that handle — which is not a task wake.
     assert_eq!(s.local_wakes, N * M);
     let text = s.to_string();
     assert!(
-        text.contains("spawned") && text.contains("lag (wake -> poll"),
+        text.contains("spawned") && text.contains("wake -> poll"),
         "{text}"
     );
 }

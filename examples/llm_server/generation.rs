@@ -37,14 +37,15 @@
 //! wait would be longer than the client's patience anyway. Without the lock (`--no-lock`) there is
 //! no line — every generation starts at once, on its own thread — and no cap.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::io;
 use std::pin::{Pin, pin};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use evloop::sync::{Mutex, MutexGuard};
+use evloop::sync::{ContentionStats, Mutex, MutexGuard};
 use evloop::worker::Execution;
 
 use crate::model::Model;
@@ -83,8 +84,49 @@ pub struct Generations {
     retry_after: Duration,
     /// Requests that have a turn or wait for one, now.
     in_line: Cell<usize>,
+    /// Requests whose model call runs now.
+    in_model: Cell<usize>,
     /// The counters `/stats` shows.
     counts: Counts,
+    /// The last model calls, newest last (at most [`RECENT_CALLS`]), for the live page.
+    recent: RefCell<VecDeque<Call>>,
+}
+
+/// How many model calls the live page lists.
+const RECENT_CALLS: usize = 12;
+
+/// One model call, for the live page: when it ended, where it ran, how long it took.
+#[derive(Clone, Copy, Debug)]
+pub struct Call {
+    /// When it returned.
+    pub ended: Instant,
+    /// Where it ran (`None`: it could not run).
+    pub execution: Option<Execution>,
+    /// From `spawn_blocking` to the result.
+    pub took: Duration,
+}
+
+/// The line's figures now, for `/stats.json`.
+#[derive(Clone, Debug)]
+pub struct LineFigures {
+    /// The execution lock is on.
+    pub lock: bool,
+    /// Most requests that may wait for a turn.
+    pub max_waiting: usize,
+    /// Requests in flight: waiting for a turn, or in the model.
+    pub in_flight: usize,
+    /// Requests in the model now.
+    pub in_model: usize,
+    /// Model calls started.
+    pub started: u64,
+    /// Refused with 503 (the line was full).
+    pub refused: u64,
+    /// Clients that left before their turn.
+    pub left_waiting: u64,
+    /// Clients that left while the model ran.
+    pub left_running: u64,
+    /// The execution lock's contention.
+    pub contention: ContentionStats,
 }
 
 /// What happened to the requests for a generation, since the start.
@@ -110,7 +152,9 @@ impl Generations {
             max_waiting,
             retry_after,
             in_line: Cell::new(0),
+            in_model: Cell::new(0),
             counts: Counts::default(),
+            recent: RefCell::new(VecDeque::new()),
         }
     }
 
@@ -160,6 +204,8 @@ impl Generations {
         departure: Pin<&mut impl Future<Output = Departure>>,
     ) -> Result<Response, Departure> {
         let model = self.model.clone();
+        let _in_model = InLine::join(&self.in_model);
+        let began = Instant::now();
         // `try_`: a worker that refuses the job (a bare pool that cannot create a thread) is a
         // 503 for this request, not a warning and a cancelled job.
         let mut job = match evloop::worker::try_spawn_blocking(move || model(&prompt)) {
@@ -175,9 +221,11 @@ impl Generations {
                 log::debug!("{gone} while its generation ran: the call cannot be interrupted");
                 // Hold the turn until the thread is done: the model is still busy.
                 let _ = (&mut job).await;
+                self.record_call(began, job.execution());
                 return Err(gone);
             }
         };
+        self.record_call(began, job.execution());
         let blocking = blocking_label(job.execution());
         Ok(match result {
             Ok(text) => Response::text(200, "OK", text).header("X-Blocking", blocking),
@@ -187,6 +235,42 @@ impl Generations {
             }
             Err(e) => unavailable(format!("the model did not run: {e}")),
         })
+    }
+
+    /// Remembers a finished model call for the live page.
+    fn record_call(&self, began: Instant, execution: Option<Execution>) {
+        let mut recent = self.recent.borrow_mut();
+        if recent.len() == RECENT_CALLS {
+            recent.pop_front();
+        }
+        let ended = Instant::now();
+        let took = ended - began;
+        recent.push_back(Call {
+            ended,
+            execution,
+            took,
+        });
+    }
+
+    /// The last model calls, oldest first.
+    pub fn recent_calls(&self) -> Vec<Call> {
+        self.recent.borrow().iter().copied().collect()
+    }
+
+    /// The line's figures now.
+    pub fn figures(&self) -> LineFigures {
+        let c = &self.counts;
+        LineFigures {
+            lock: self.use_lock,
+            max_waiting: self.max_waiting,
+            in_flight: self.in_line.get(),
+            in_model: self.in_model.get(),
+            started: c.started.get(),
+            refused: c.refused.get(),
+            left_waiting: c.left_waiting.get(),
+            left_running: c.left_running.get(),
+            contention: self.lock.contention(),
+        }
     }
 
     /// The 503 for a full line.
@@ -230,7 +314,7 @@ impl Generations {
     }
 }
 
-/// One request in the line; leaving (also by being dropped) takes it out.
+/// One request in the line (or in the model); leaving (also by being dropped) takes it out.
 struct InLine<'a> {
     /// The count it is in.
     in_line: &'a Cell<usize>,

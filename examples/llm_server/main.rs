@@ -9,8 +9,18 @@
 //! (make the OS refuse new threads first, with seccomp where it can), `--read-timeout-ms MS`
 //! (default 10000: time a client has to send a request or take a response), `--max-waiting N`
 //! (default 64: requests that may wait for the lock; more get `503` at once) and
-//! `--retry-after-s S` (default 1: the `Retry-After` of that 503). It prints `listening on ADDR`,
-//! then which way blocking work goes, and serves until killed.
+//! `--retry-after-s S` (default 1: the `Retry-After` of that 503) and `--grace SECS` (default 5:
+//! how long Ctrl-C waits for the requests in flight). It prints `listening on ADDR`, then which
+//! way blocking work goes, and serves until Ctrl-C: then it stops accepting, answers the requests
+//! in flight (`Connection: close`), closes idle connections, prints its final `/stats` and exits
+//! with status 0 (`service.rs`, "Graceful shutdown"; `tests/llm_server_shutdown.rs`).
+//!
+//! **Watch it live**: open `http://localhost:8080/` in a browser. The page polls `/stats.json` a few
+//! times a second and draws the loop lag and utilization per second for the last minute, the
+//! requests in flight, where each model call ran, and a strip of the last seconds of the loop
+//! thread and the worker threads. Then, in a terminal, `curl -d 'hello' localhost:8080/generate`:
+//! with threads the loop stays free; with `--deny-threads` its row goes solid red for the whole
+//! call and the lag jumps to a second.
 //!
 //! Try this — watch `/health` during a generation, in two terminals:
 //!
@@ -50,6 +60,7 @@
 //! ```
 
 mod connection;
+mod dashboard;
 mod generation;
 mod model;
 mod request;
@@ -62,6 +73,7 @@ use std::time::Duration;
 
 use evloop::Runtime;
 use evloop::net::TcpListener;
+use evloop::signal::unix::{SignalKind, signal};
 use evloop::worker::Worker;
 use service::{Service, Settings};
 
@@ -69,10 +81,16 @@ fn main() -> io::Result<()> {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     let args = Args::parse()?;
     let worker = make_worker(&args.worker, args.deny_threads)?;
-    let rt = Runtime::builder().worker(worker).build()?;
+    // The trace ring, in memory, feeds the live page's strip of the last seconds (`dashboard.rs`).
+    let rt = Runtime::builder()
+        .worker(worker)
+        .trace_capacity(evloop::trace::DEFAULT_CAPACITY)
+        .build()?;
     let probe = rt.worker_stats().probe;
     rt.block_on(async {
-        let listener = TcpListener::bind(args.addr)?;
+        let listener = TcpListener::bind(args.addr).await?;
+        // Listen for Ctrl-C before announcing: from "listening on" on, SIGINT means "shut down".
+        let mut interrupt = signal(SignalKind::interrupt())?;
         announce(listener.local_addr()?)?;
         if let Some(probe) = probe {
             println!("{probe}");
@@ -91,7 +109,15 @@ fn main() -> io::Result<()> {
         settings.read_timeout = args.read_timeout;
         settings.max_waiting = args.max_waiting;
         settings.retry_after = args.retry_after;
-        Service::new(settings).serve(listener).await
+        settings.grace = args.grace;
+        settings.trace = rt.trace();
+        let service = Service::new(settings);
+        let ctrl_c = async {
+            interrupt.recv().await;
+        };
+        service.clone().serve_until(listener, ctrl_c).await?;
+        println!("final stats:\n{}", service.stats());
+        Ok(())
     })
 }
 
@@ -134,6 +160,8 @@ struct Args {
     max_waiting: usize,
     /// `Retry-After` of the 503 for a full line.
     retry_after: Duration,
+    /// How long Ctrl-C waits for the requests in flight.
+    grace: Duration,
 }
 
 impl Args {
@@ -148,6 +176,7 @@ impl Args {
             read_timeout: Duration::from_secs(10),
             max_waiting: 64,
             retry_after: Duration::from_secs(1),
+            grace: Duration::from_secs(5),
         };
         let mut argv = std::env::args().skip(1);
         while let Some(arg) = argv.next() {
@@ -164,6 +193,11 @@ impl Args {
                 "--max-waiting" => args.max_waiting = number()? as usize,
                 "--retry-after-s" => args.retry_after = Duration::from_secs(number()?.max(1)),
                 "--deny-threads" => args.deny_threads = true,
+                "--grace" => {
+                    let secs = argv.next().and_then(|v| v.parse::<f64>().ok());
+                    let secs = secs.ok_or_else(|| Args::bad(&arg))?;
+                    args.grace = Duration::from_secs_f64(secs.max(0.0));
+                }
                 addr => args.addr = addr.parse().map_err(|_| Args::bad(addr))?,
             }
         }
@@ -180,7 +214,8 @@ impl Args {
             format!(
                 "not understood: {what}\nusage: llm_server [ADDR] [--worker threads|inline|fallback] \
                  [--lock|--no-lock] [--work-ms MS] [--read-timeout-ms MS] [--max-waiting N] \
-                 [--retry-after-s S] [--deny-threads] (see the top of examples/llm_server/main.rs)"
+                 [--retry-after-s S] [--grace SECS] [--deny-threads] (see the top of \
+                 examples/llm_server/main.rs)"
             ),
         )
     }

@@ -4,6 +4,8 @@
 //! | route | what it does | where it runs |
 //! | --- | --- | --- |
 //! | `GET /health` | answers `ok` at once | on the loop |
+//! | `GET /` | the live page: loop lag, utilization, the line, where each call ran, the threads (`dashboard.rs`) | on the loop |
+//! | `GET /stats.json` | what the page draws, as JSON | on the loop |
 //! | `GET /stats` | the loop's, the worker's, the lock's and the line's statistics | on the loop |
 //! | `POST /generate` | the body is the prompt; waits for a turn, runs the model with `spawn_blocking` | wherever the worker puts it |
 //!
@@ -21,18 +23,32 @@
 //! with one model instance (one GPU) must. Waiting for it is async: a request queued behind the
 //! lock costs no thread and does not block the loop. How many may wait, and what happens to those
 //! whose client leaves, is `generation.rs`.
+//!
+//! ## Graceful shutdown
+//!
+//! [`Service::serve_until`] accepts until its `shutdown` future completes (Ctrl-C in `main.rs`),
+//! then: the listener closes (new connects are refused); every connection hears it through a
+//! `watch` channel — one idle between requests closes at once, one with a request in flight (being
+//! read, waiting for the lock, in the model, being written) answers it with `Connection: close`
+//! and closes; after `Settings::grace` the connections still open are aborted.
 
 use std::cell::{Cell, RefCell};
 use std::future::{Future, poll_fn};
 use std::io;
+use std::net::SocketAddr;
+use std::pin::pin;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::task::{Poll, Waker};
 use std::time::Duration;
 
-use evloop::net::TcpListener;
-use evloop::spawn;
+use evloop::net::{TcpListener, TcpStream};
+use evloop::sync::watch;
+use evloop::task::JoinSet;
+use evloop::trace::Trace;
 
 use crate::connection::serve_connection;
+use crate::dashboard::Dashboard;
 use crate::generation::{Departure, Generations};
 use crate::model::Model;
 use crate::request::{Limits, Request};
@@ -53,6 +69,10 @@ pub struct Settings {
     pub retry_after: Duration,
     /// The blocking model `POST /generate` calls.
     pub model: Model,
+    /// How long a shutdown waits for the requests in flight before it aborts their connections.
+    pub grace: Duration,
+    /// The runtime's trace, for the live page's strip of the last seconds (`None`: no strip).
+    pub trace: Option<Arc<Trace>>,
 }
 
 impl Settings {
@@ -65,6 +85,8 @@ impl Settings {
             max_waiting: 64,
             retry_after: Duration::from_secs(1),
             model,
+            grace: Duration::from_secs(5),
+            trace: None,
         }
     }
 }
@@ -77,6 +99,10 @@ pub struct Service {
     generations: Generations,
     /// Connections being served.
     connections: Connections,
+    /// `true` once the service is shutting down; each connection watches it.
+    shutdown: watch::Sender<bool>,
+    /// The live page and its history.
+    dashboard: Dashboard,
 }
 
 impl Service {
@@ -89,9 +115,11 @@ impl Service {
             settings.retry_after,
         );
         Rc::new(Service {
+            dashboard: Dashboard::new(settings.trace.clone()),
             settings,
             generations,
             connections: Connections::default(),
+            shutdown: watch::Sender::new(false),
         })
     }
 
@@ -102,18 +130,64 @@ impl Service {
 
     /// Accepts connections forever, one task each. Returns only if the listener breaks (`accept`
     /// itself rides out running out of file descriptors).
+    #[allow(dead_code)] // used by tests/llm_server.rs only; the example stops on Ctrl-C
     pub async fn serve(self: Rc<Self>, listener: TcpListener) -> io::Result<()> {
+        self.serve_until(listener, std::future::pending()).await
+    }
+
+    /// Accepts connections, one task each, until `shutdown` completes; then shuts down gracefully
+    /// (module docs) and returns. `Err` only if the listener breaks.
+    pub async fn serve_until(
+        self: Rc<Self>,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()>,
+    ) -> io::Result<()> {
+        let mut shutdown = pin!(shutdown);
+        let mut connections = JoinSet::new();
         loop {
-            let (stream, peer) = listener.accept().await?;
-            let service = self.clone();
-            spawn(async move {
-                // Counted until the socket is closed: `stream` is dropped inside the call.
-                let _open = service.connections.open();
-                match serve_connection(stream, &service).await {
-                    Ok(ending) => log::debug!("{peer}: {ending}"),
-                    Err(e) => log::debug!("{peer}: connection ended with an error: {e}"),
+            evloop::select! {
+                biased;
+                _ = &mut shutdown => break,
+                accepted = listener.accept() => {
+                    let (stream, peer) = accepted?;
+                    connections.spawn(self.clone().connection(stream, peer));
                 }
-            });
+                // Reap the connections that ended, so the set holds only live ones.
+                Some(_) = connections.join_next() => {}
+            }
+        }
+        drop(listener); // new connects are refused from here on
+        self.finish(connections).await;
+        Ok(())
+    }
+
+    /// One connection's task.
+    async fn connection(self: Rc<Self>, stream: TcpStream, peer: SocketAddr) {
+        // Counted until the socket is closed: `stream` is dropped inside the call.
+        let _open = self.connections.open();
+        match serve_connection(stream, &self, self.shutdown.subscribe()).await {
+            Ok(ending) => log::debug!("{peer}: {ending}"),
+            Err(e) => log::debug!("{peer}: connection ended with an error: {e}"),
+        }
+    }
+
+    /// Tells every connection to finish, waits for them at most `grace`, aborts the rest.
+    async fn finish(&self, mut connections: JoinSet<()>) {
+        let grace = self.settings.grace;
+        println!(
+            "shutting down: {} connection(s) open; waiting up to {} ms for the requests in flight",
+            connections.len(),
+            grace.as_millis()
+        );
+        self.shutdown.send_replace(true);
+        let all_done = async { while connections.join_next().await.is_some() {} };
+        if evloop::time::timeout(grace, all_done).await.is_err() {
+            log::warn!(
+                "shutdown: {} connection(s) still busy after {} ms, aborting them",
+                connections.len(),
+                grace.as_millis()
+            );
+            connections.shutdown().await;
         }
     }
 
@@ -129,21 +203,24 @@ impl Service {
         let path = request.path.split('?').next().unwrap_or_default();
         let response = match (request.method.as_str(), path) {
             ("GET" | "HEAD", "/health") => Response::text(200, "OK", "ok\n"),
+            ("GET" | "HEAD", "/") => self.dashboard.page(),
+            ("GET" | "HEAD", "/stats.json") => self.stats_json(),
             ("GET" | "HEAD", "/stats") => Response::text(200, "OK", self.stats()),
             ("POST", "/generate") => return self.generations.generate(body, departure).await,
-            (_, "/health" | "/stats") => method_not_allowed("GET, HEAD"),
+            (_, "/" | "/health" | "/stats" | "/stats.json") => method_not_allowed("GET, HEAD"),
             (_, "/generate") => method_not_allowed("POST"),
             _ => Response::text(
                 404,
                 "Not Found",
-                "404 Not Found: try GET /health, GET /stats or POST /generate\n",
+                "404 Not Found: try GET /, GET /health, GET /stats, GET /stats.json or POST /generate\n",
             ),
         };
         Ok(response)
     }
 
-    /// `GET /stats`: the loop, the worker, the lock, the line and the connections, as text.
-    fn stats(&self) -> String {
+    /// `GET /stats`: the loop, the worker, the lock, the line and the connections, as text (also
+    /// the example's last words after a shutdown).
+    pub fn stats(&self) -> String {
         format!(
             "{}\n{}\n{}connections: {} open, {} accepted\n",
             evloop::stats(),
@@ -151,6 +228,21 @@ impl Service {
             self.generations.stats(),
             self.connections.open.get(),
             self.connections.accepted.get()
+        )
+    }
+
+    /// `GET /stats.json`: what the live page draws (`dashboard.rs`).
+    fn stats_json(&self) -> Response {
+        let connections = crate::dashboard::Connections {
+            open: self.connections.open.get(),
+            accepted: self.connections.accepted.get(),
+        };
+        self.dashboard.stats_json(
+            &evloop::stats(),
+            &evloop::worker::stats(),
+            &self.generations.figures(),
+            &self.generations.recent_calls(),
+            connections,
         )
     }
 

@@ -7,13 +7,15 @@
 //! Flags: `--scenario offload|offload-lock|fallback|all` (default all), `--worker
 //! threads|inline|fallback` (default fallback), `--lock` / `--no-lock`, `--requests N` (3),
 //! `--work-ms MS` (1000), `--arrive-ms MS` (10: time between arrivals), `--deny-threads`,
-//! `--stats`. Try also:
+//! `--stats`, `--trace DIR` (a Chrome trace-event file per scenario, `DIR/offload.json`, ...: open
+//! them in Perfetto, `docs/08-offload-and-the-fallback.md`). Try also:
 //!
 //! ```text
 //! cargo run --example three_requests -- --scenario offload --worker inline   # blocking on purpose
 //! cargo run --example three_requests -- --scenario offload --worker threads --deny-threads
 //! #   a bare thread pool and no fallback: the requests fail, like asyncio's "can't start new thread"
 //! RUST_LOG=evloop=debug cargo run --example three_requests -- --scenario fallback
+//! cargo run --example three_requests -- --trace traces   # traces/offload.json, traces/fallback.json, ...
 //! ```
 //!
 //! Thread denial is irreversible for a process (`evloop::sandbox::deny_thread_creation`), so with
@@ -23,6 +25,7 @@ mod scenario;
 mod timeline;
 
 use std::io::{self, BufRead, BufReader};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -32,6 +35,9 @@ use scenario::Config;
 fn main() -> io::Result<()> {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     let args = Args::parse()?;
+    if let Some(dir) = &args.trace_dir {
+        std::fs::create_dir_all(dir)?;
+    }
     let names: Vec<&str> = match args.scenario.as_str() {
         "all" => vec!["offload", "offload-lock", "fallback"],
         one => vec![one],
@@ -88,6 +94,9 @@ fn run_here(name: &str, args: &Args) -> io::Result<String> {
     println!("{}", scenario::explain(&config, &outcome));
     if args.stats {
         println!("\n{}", outcome.stats);
+    }
+    if let Some(path) = &config.trace {
+        println!("trace written to {}", path.display());
     }
     let line = scenario::summary_line(&config, &args.worker, &outcome);
     println!("{line}");
@@ -194,6 +203,8 @@ struct Args {
     deny_threads: bool,
     /// Print runtime and worker statistics after each scenario.
     stats: bool,
+    /// Write each scenario's trace to `DIR/NAME.json`.
+    trace_dir: Option<PathBuf>,
 }
 
 impl Args {
@@ -208,6 +219,7 @@ impl Args {
             arrive_every: Duration::from_millis(10),
             deny_threads: false,
             stats: false,
+            trace_dir: None,
         };
         let mut argv = std::env::args().skip(1);
         let bad = |what: &str| {
@@ -236,6 +248,7 @@ impl Args {
                 }
                 "--deny-threads" => args.deny_threads = true,
                 "--stats" => args.stats = true,
+                "--trace" => args.trace_dir = Some(PathBuf::from(value()?)),
                 other => return Err(bad(other)),
             }
         }
@@ -262,6 +275,10 @@ impl Args {
             work: self.work,
             arrive_every: self.arrive_every,
             heartbeat: Duration::from_millis(10),
+            trace: self
+                .trace_dir
+                .as_ref()
+                .map(|dir| dir.join(format!("{name}.json"))),
         }
     }
 }

@@ -13,11 +13,12 @@
 //! of the request is the same either way; only the heartbeat tells the difference.
 
 use std::cell::{Cell, RefCell};
+use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::Duration;
 
 use evloop::sync::{ContentionStats, Mutex};
-use evloop::time::{Instant, interval, sleep};
+use evloop::time::{Instant, MissedTickBehavior, interval, sleep};
 use evloop::worker::{Execution, Worker};
 use evloop::{Runtime, spawn_named};
 
@@ -38,6 +39,8 @@ pub struct Config {
     pub arrive_every: Duration,
     /// The heartbeat's period.
     pub heartbeat: Duration,
+    /// Write a Chrome trace-event file of the run here (`--trace DIR`: `DIR/NAME.json`).
+    pub trace: Option<PathBuf>,
 }
 
 /// What one scenario measured.
@@ -72,7 +75,11 @@ pub fn llm_call(prompt: usize, work: Duration) -> String {
 
 /// Runs the scenario on a fresh runtime that uses `worker`.
 pub fn run(config: &Config, worker: Box<dyn Worker>) -> std::io::Result<Outcome> {
-    let rt = Runtime::builder().worker(worker).build()?;
+    let mut builder = Runtime::builder().worker(worker);
+    if let Some(path) = &config.trace {
+        builder = builder.trace(path); // written when `rt` is dropped, at the end of this function
+    }
+    let rt = builder.build()?;
     let probe = rt
         .worker_stats()
         .probe
@@ -191,6 +198,8 @@ async fn heartbeat(
     done: Rc<Cell<bool>>,
 ) {
     let mut iv = interval(period);
+    // A stalled loop shows as one late tick, then the rhythm resumes (no catch-up burst).
+    iv.set_missed_tick_behavior(MissedTickBehavior::Skip);
     while !done.get() {
         let due = iv.tick().await;
         ticks.borrow_mut().push(Tick {

@@ -39,7 +39,6 @@
 //! empty shell.
 
 use std::any::Any;
-use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
@@ -52,6 +51,7 @@ use std::task::{Context, Poll, Waker};
 use super::join_error::drop_payload;
 use super::waker::Inbox;
 use super::{JoinError, TaskId};
+use crate::trace::Label;
 
 /// The thread-safe part of a task: what a waker needs to schedule it.
 pub(crate) struct Header {
@@ -66,18 +66,29 @@ pub(crate) struct Header {
     pub(crate) inbox: Arc<Inbox>,
 }
 
-/// Who a task is, for logs: a name given at spawn, or where it was spawned.
+/// Who a task is, for logs and traces: a name given at spawn, or where it was spawned.
 pub(crate) struct TaskMeta {
-    /// The name given with `spawn_named`, if any.
-    pub(crate) name: Option<Cow<'static, str>>,
+    /// The name given with `spawn_named`, if any: a `Label`, so that a trace can name every poll
+    /// of the task without copying the text (`trace/event.rs`).
+    pub(crate) name: Option<Label>,
     /// The `spawn` call site, captured with `#[track_caller]`.
     pub(crate) location: &'static Location<'static>,
+}
+
+impl TaskMeta {
+    /// The task's name for a trace: its own, or where it was spawned.
+    pub(crate) fn label(&self) -> Label {
+        match &self.name {
+            Some(name) => name.clone(),
+            None => Label::Location(self.location),
+        }
+    }
 }
 
 impl fmt::Display for TaskMeta {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.name {
-            Some(name) => f.write_str(name),
+            Some(name) => write!(f, "{name}"),
             None => write!(f, "spawned at {}", self.location),
         }
     }

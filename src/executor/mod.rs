@@ -16,17 +16,21 @@
 //! it needs back. The runtime (`runtime/`) drives it together with the reactor and the timers.
 //!
 //! Reading order: `id.rs`, `join_error.rs`, `cell.rs`, `waker.rs`, `run_queue.rs`,
-//! `scheduler.rs` (with `blocked_loop.rs` and `coop.rs`, the budget each poll gets), `join_handle.rs`,
+//! `scheduler.rs` (with `blocked_loop.rs`, `lag_sampler.rs`, `traced.rs`, and `coop.rs`, the
+//! budget each poll gets), `abort_handle.rs` (what cancelling needs), `join_handle.rs`,
 //! `yield_now.rs`.
 
+mod abort_handle;
 mod blocked_loop;
 pub(crate) mod cell;
 pub(crate) mod coop;
 mod id;
 mod join_error;
 mod join_handle;
+pub(crate) mod lag_sampler;
 mod run_queue;
 pub(crate) mod scheduler;
+mod traced;
 pub(crate) mod waker;
 mod yield_now;
 
@@ -34,12 +38,14 @@ use std::borrow::Cow;
 use std::future::Future;
 use std::panic::Location;
 
+pub use abort_handle::AbortHandle;
 pub use id::TaskId;
 pub use join_error::JoinError;
 pub(crate) use join_error::drop_payload;
 pub use join_handle::JoinHandle;
 pub use yield_now::{YieldNow, yield_now};
 
+use crate::trace::Label;
 use cell::TaskMeta;
 use scheduler::Scheduler;
 
@@ -80,7 +86,10 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    let meta = TaskMeta { name, location };
+    let meta = TaskMeta {
+        name: name.map(Label::from),
+        location,
+    };
     Scheduler::with_current(|scheduler| scheduler.spawn(future, meta)).unwrap_or_else(|| {
         panic!(
             "evloop::spawn called outside of a runtime (at {location}): spawn from inside \

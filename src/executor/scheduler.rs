@@ -8,6 +8,7 @@
 //!  run_queue  TaskIds in wake order  filled by local wakes (waker.rs) and by the inbox
 //!  inbox      Arc<Inbox>             the only part other threads touch (waker.rs)
 //!  clock      LoopClock              stamps wakes, times polls (clock.rs)
+//!  trace      Option<Arc<Trace>>     when tracing is on: a slice per poll (traced.rs)
 //! ```
 //!
 //! One scheduler runs on one thread. While its runtime's `block_on` runs, it is *current* on that
@@ -25,11 +26,14 @@ use slab::Slab;
 use super::blocked_loop::BlockedLoopDetector;
 use super::cell::{RunResult, Task, TaskCell, TaskMeta};
 use super::coop::{self, Budget};
+use super::lag_sampler::LagSampler;
 use super::run_queue::{Notified, RunQueue};
+use super::traced;
 use super::waker::Inbox;
 use super::{JoinHandle, TaskId};
 use crate::clock::LoopClock;
 use crate::stats::LoopCounters;
+use crate::trace::Trace;
 
 thread_local! {
     /// The scheduler whose loop is running on this thread, if any (set by `Scheduler::enter`).
@@ -51,20 +55,26 @@ pub(crate) struct Scheduler {
     clock: LoopClock,
     /// Times every poll and names the ones that block the loop.
     detector: BlockedLoopDetector,
+    /// Loop lag, sampled whenever the clock is read precisely (`lag_sampler.rs`).
+    lag_sampler: LagSampler,
     /// Live counters behind `Runtime::stats()`.
     counters: LoopCounters,
     /// Reused buffer for remote wakes drained each turn.
     remote_buf: RefCell<Vec<TaskId>>,
+    /// The trace recorder, when tracing is on (`traced.rs`): checked once per poll.
+    trace: Option<Arc<Trace>>,
     /// The operations each poll may complete before it must yield (`coop.rs`).
     budget: Budget,
 }
 
 impl Scheduler {
-    /// An empty scheduler around `inbox`; polls at least `slow_poll_threshold` long are logged,
-    /// and each poll may complete `budget` operations (`coop.rs`).
+    /// An empty scheduler around `inbox`; polls at least `slow_poll_threshold` long are logged;
+    /// polls and wakes are recorded in `trace`, if given; each poll may complete `budget`
+    /// operations (`coop.rs`).
     pub(crate) fn new(
         inbox: Arc<Inbox>,
         slow_poll_threshold: Option<Duration>,
+        trace: Option<Arc<Trace>>,
         budget: Budget,
     ) -> Scheduler {
         Scheduler {
@@ -74,8 +84,10 @@ impl Scheduler {
             next_seq: Cell::new(1),
             clock: LoopClock::new(LoopClock::needs_precise_polls(slow_poll_threshold)),
             detector: BlockedLoopDetector::new(slow_poll_threshold),
+            lag_sampler: LagSampler::new(Instant::now()),
             counters: LoopCounters::default(),
             remote_buf: RefCell::new(Vec::new()),
+            trace,
             budget,
         }
     }
@@ -98,6 +110,16 @@ impl Scheduler {
     /// The live counters.
     pub(crate) fn counters(&self) -> &LoopCounters {
         &self.counters
+    }
+
+    /// The trace recorder, when tracing is on.
+    pub(crate) fn trace(&self) -> Option<&Arc<Trace>> {
+        self.trace.as_ref()
+    }
+
+    /// The loop-lag sampler, which the runtime tells about reactor waits.
+    pub(crate) fn lag_sampler(&self) -> &LagSampler {
+        &self.lag_sampler
     }
 
     /// Puts a new task in the slab and on the run queue. One allocation: the `Arc<TaskCell>`.
@@ -137,6 +159,9 @@ impl Scheduler {
             id,
             woken_at: self.clock.now(),
         });
+        if let Some(trace) = &self.trace {
+            traced::wake(trace, id, false, Instant::now());
+        }
     }
 
     /// True if a task or the `block_on` future is ready to be polled.
@@ -193,7 +218,9 @@ impl Scheduler {
             .store(false, std::sync::atomic::Ordering::Release);
         let start = self.clock.now();
         self.record_lag(start, notified.woken_at);
+        let traced = self.trace_poll_start();
         let result = coop::with_budget(self.budget, || task.run());
+        self.trace_poll_end(traced, Some(&*task));
         self.after_poll(start, Some(&*task));
         if result == RunResult::Pending {
             self.tasks.borrow_mut()[id.slot] = Some(task);
@@ -218,6 +245,22 @@ impl Scheduler {
         }
     }
 
+    /// Before a poll: when tracing is on, the precise time it starts. With tracing off, `None`
+    /// after one branch that always goes the same way (and one more in `trace_poll_end`).
+    #[inline]
+    pub(crate) fn trace_poll_start(&self) -> Option<Instant> {
+        self.trace.as_ref().map(|_| Instant::now())
+    }
+
+    /// After a poll of `task` (of the `block_on` future when `None`) that started at `start` (from
+    /// `trace_poll_start`): records it when tracing is on.
+    #[inline]
+    pub(crate) fn trace_poll_end(&self, start: Option<Instant>, task: Option<&dyn Task>) {
+        if let (Some(start), Some(trace)) = (start, &self.trace) {
+            traced::poll(trace, task, start);
+        }
+    }
+
     /// After any poll (a task's, or the `block_on` future's with `task: None`): count it and let
     /// the detector time it.
     #[inline]
@@ -225,6 +268,10 @@ impl Scheduler {
         LoopCounters::bump(&self.counters.polls);
         if let Some(took) = self.clock.poll_took(start) {
             self.detector.measured(took, task, &self.counters);
+            let now = self.clock.now(); // just read: the poll crossed a kernel tick
+            let trace = self.trace.as_deref();
+            self.lag_sampler
+                .free_between(now, now, &self.counters, trace);
         }
     }
 
@@ -258,6 +305,9 @@ impl Scheduler {
         for id in ids.drain(..) {
             log::trace!("{id} woken from another thread");
             self.run_queue.push(Notified { id, woken_at });
+            if let Some(trace) = &self.trace {
+                traced::wake(trace, id, true, Instant::now());
+            }
         }
         *self.remote_buf.borrow_mut() = ids;
     }

@@ -1,4 +1,9 @@
-//! Networking: TCP and UDP sockets whose operations are futures.
+//! Networking: TCP, UDP and Unix sockets whose operations are futures.
+//!
+//! The files: `poll_evented.rs` (a socket plus its reactor slot), `addr.rs` (`ToSocketAddrs`:
+//! which addresses need the resolver), `tcp_listener.rs` with `accept_backoff.rs`,
+//! `tcp_stream.rs` with `split.rs`, `tcp_socket.rs` (options before `bind`), `udp.rs`, and
+//! `unix/` (Unix domain streams).
 //!
 //! Every socket here is a `mio` socket (non-blocking, registered once with the reactor for both
 //! directions, edge-triggered) plus its reactor slot. An operation is one attempt at the
@@ -14,8 +19,10 @@
 //! ```
 //!
 //! The protocol itself (when readiness may be cleared, why no wake is lost) lives in
-//! `reactor.rs`; `PollEvented` (`poll_evented.rs`) is the one place in `net` that speaks it, and each
-//! socket type is a thin layer of `async fn`s over it.
+//! `reactor.rs`; `PollEvented` (`poll_evented.rs`) is the one place in `net` that speaks it, and
+//! each socket type is a thin layer over it: `async fn`s (`connect`, `accept`, `recv_from`, ...),
+//! and for TCP streams the [`io`](crate::io) traits `AsyncRead` and `AsyncWrite`, whose extension
+//! methods (`use evloop::io::{AsyncReadExt, AsyncWriteExt}`) give `read`, `write_all`, ...
 //!
 //! ## Rules a user can rely on
 //!
@@ -35,41 +42,56 @@
 //!   that would wait on a socket of another runtime (or outside any) panics and says so, instead
 //!   of waiting forever on a reactor that nobody polls. Dropping a socket deregisters it and frees
 //!   its slot: `Runtime::io_sources()` counts open sockets.
-//! - **Addresses.** `bind` and `connect` take anything `std::net::ToSocketAddrs` takes. An IP
-//!   literal (`"127.0.0.1:0"`) is parsed without a system call, but a host name is resolved with
-//!   the blocking system resolver, which would stall the loop: resolve names on a worker thread
-//!   first. `send_to` takes a `SocketAddr` for the same reason.
-//!
+//! - **Addresses.** `bind` and `connect` are `async` and take our [`ToSocketAddrs`] (tokio's
+//!   trait): an IP literal (`"127.0.0.1:0"`, `(Ipv4Addr, u16)`) is parsed on the spot, without a
+//!   system call; a host name (`"localhost:80"`) is resolved on the blocking worker, so the loop
+//!   keeps serving while DNS answers (`addr.rs`).
 //! - **A busy socket yields.** Each operation that completes spends one unit of the task's
 //!   cooperative budget (`executor/coop.rs`, 128 per poll, as in tokio): a task reading a socket
 //!   that always has data gives the loop back every 128 operations instead of never.
 //!
-//! What tokio does that we do not: `AsyncRead`/`AsyncWrite` traits, DNS on its blocking pool, and
-//! waiter lists that a dropped future leaves at once (ours are cleared by the next event).
+//! What tokio does that we do not: waiter lists that a dropped future leaves at once (ours are
+//! cleared by the next event).
 
 mod accept_backoff;
+mod addr;
+#[cfg(feature = "futures-io")]
+mod futures_io;
 mod poll_evented;
 mod split;
 mod tcp_listener;
+mod tcp_socket;
 mod tcp_stream;
 mod udp;
+#[cfg(unix)]
+pub mod unix;
 
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 
+pub use addr::{ToSocketAddrs, lookup_host};
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
 pub use tcp_listener::TcpListener;
+pub use tcp_socket::TcpSocket;
 pub use tcp_stream::TcpStream;
 pub use udp::UdpSocket;
+#[cfg(unix)]
+pub use unix::{UnixListener, UnixStream};
 
-/// Tries `op` on each address `addrs` resolves to, in order, like `std::net`: the first success
-/// wins, otherwise the last error is returned.
-fn each_addr<T>(
-    addrs: impl ToSocketAddrs,
+/// The halves of a split [`TcpStream`], also at the path tokio gives them (`tokio::net::tcp`), so
+/// that code naming `tcp::OwnedReadHalf` moves over by the rename.
+pub mod tcp {
+    pub use super::split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
+}
+
+/// Resolves `addr` (`addr.rs`), then tries `op` on each address in order, like `std::net`: the
+/// first success wins, otherwise the last error is returned.
+async fn each_addr<T>(
+    addr: impl ToSocketAddrs,
     mut op: impl FnMut(SocketAddr) -> io::Result<T>,
 ) -> io::Result<T> {
     let mut last_err = None;
-    for addr in addrs.to_socket_addrs()? {
+    for addr in addr::resolve(addr).await? {
         match op(addr) {
             Ok(value) => return Ok(value),
             Err(e) => last_err = Some(e),
@@ -84,17 +106,4 @@ fn no_addresses() -> io::Error {
         io::ErrorKind::InvalidInput,
         "could not resolve to any addresses",
     )
-}
-
-/// The error `read_exact` returns when the stream ends early (as `std::io::Read::read_exact`).
-fn unexpected_eof() -> io::Error {
-    io::Error::new(
-        io::ErrorKind::UnexpectedEof,
-        "stream ended before the buffer was filled",
-    )
-}
-
-/// The error `write_all` returns when a write accepts nothing (as `std::io::Write::write_all`).
-fn write_zero() -> io::Error {
-    io::Error::new(io::ErrorKind::WriteZero, "failed to write the whole buffer")
 }

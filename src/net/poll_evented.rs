@@ -21,13 +21,14 @@
 //! Dropping a `PollEvented` removes the socket from epoll, frees its slot and closes it, in that
 //! order.
 
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::task::{Context, Poll, ready};
 
 use mio::Interest;
 use mio::event::Source;
 
 use crate::executor::coop;
+use crate::io::ReadBuf;
 use crate::reactor::{Direction, Registration};
 use crate::runtime::context;
 
@@ -160,10 +161,34 @@ where
         Poll::Ready(Ok(n))
     }
 
+    /// Reads into the unfilled part of `buf` (the `AsyncRead` form of `poll_read`): the bytes go
+    /// straight into the caller's memory, one system call as before.
+    pub(crate) fn poll_read_buf(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let n = ready!(self.poll_read(cx, buf.initialize_unfilled()))?;
+        buf.advance(n);
+        Poll::Ready(Ok(()))
+    }
+
     /// Writes from `buf` once there is room in the send buffer.
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let n = ready!(self.poll_io(cx, Direction::Write, |mut s| s.write(buf)))?;
         self.note_transfer(Direction::Write, n, buf.len());
+        Poll::Ready(Ok(n))
+    }
+
+    /// Writes from several buffers in one `writev(2)` once there is room in the send buffer.
+    pub(crate) fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let n = ready!(self.poll_io(cx, Direction::Write, |mut s| s.write_vectored(bufs)))?;
+        let wanted = bufs.iter().map(|b| b.len()).sum();
+        self.note_transfer(Direction::Write, n, wanted);
         Poll::Ready(Ok(n))
     }
 

@@ -16,18 +16,23 @@
 //! - [`TcpStream::into_split`] gives two owned halves sharing the stream through an `Rc` (the
 //!   runtime is one thread, so no atomic count is needed and the halves are not `Send`). Spawn one
 //!   task per half. The connection closes when both halves are gone; to tell the peer "no more
-//!   data" earlier, call [`OwnedWriteHalf::shutdown`]. (tokio's owned write half shuts down on
-//!   drop; here it is explicit.)
+//!   data" earlier, call `half.shutdown().await` (`AsyncWriteExt`) or
+//!   [`OwnedWriteHalf::shutdown_now`]. (tokio's owned write half shuts down on drop; here it is
+//!   explicit.)
 //!
-//! Each half takes `&mut self` to read (or write), so there is still one reader and one writer.
+//! Each half implements [`AsyncRead`] (or [`AsyncWrite`]), whose methods take `&mut self`, so
+//! there is still one reader and one writer. (For a stream that is not a socket,
+//! [`io::split`](crate::io::split) does the same job with a `RefCell`.)
 
 use std::future::poll_fn;
-use std::io;
+use std::io::{self, IoSlice};
 use std::net::{Shutdown, SocketAddr};
+use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use super::tcp_stream::{self, TcpStream};
+use super::tcp_stream::TcpStream;
+use crate::io::{AsyncRead, AsyncWrite, ReadBuf};
 use crate::reactor::Direction;
 
 /// The reading half of a [`TcpStream`], borrowed by [`TcpStream::split`].
@@ -77,17 +82,8 @@ pub(crate) fn into_split(stream: TcpStream) -> (OwnedReadHalf, OwnedWriteHalf) {
 /// The reading operations, identical for both read halves; `stream` is the shared stream.
 macro_rules! read_half_methods {
     () => {
-        /// Reads some bytes into `buf`; `Ok(0)` at the end of the stream. Cancel-safe.
-        pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            poll_fn(|cx| self.stream.evented().poll_read(cx, buf)).await
-        }
-
-        /// Fills `buf` completely; `UnexpectedEof` if the stream ends first.
-        pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
-            tcp_stream::read_exact(self.stream.evented(), buf).await
-        }
-
-        /// The poll form of `read`.
+        /// One read attempt into a plain slice, for hand-written futures (the inherent twin of
+        /// `AsyncRead::poll_read`).
         pub fn poll_read(
             &mut self,
             cx: &mut Context<'_>,
@@ -122,17 +118,8 @@ macro_rules! read_half_methods {
 /// The writing operations, identical for both write halves; `stream` is the shared stream.
 macro_rules! write_half_methods {
     () => {
-        /// Writes some of `buf`; waits while the send buffer is full. Cancel-safe.
-        pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            poll_fn(|cx| self.stream.evented().poll_write(cx, buf)).await
-        }
-
-        /// Writes all of `buf`.
-        pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-            tcp_stream::write_all(self.stream.evented(), buf).await
-        }
-
-        /// The poll form of `write`.
+        /// One write attempt, for hand-written futures (the inherent twin of
+        /// `AsyncWrite::poll_write`).
         pub fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
             self.stream.evented().poll_write(cx, buf)
         }
@@ -148,9 +135,10 @@ macro_rules! write_half_methods {
             self.stream.evented().try_write(buf)
         }
 
-        /// Shuts down the writing direction (sends a FIN); the read half keeps reading.
-        pub fn shutdown(&self) -> io::Result<()> {
-            self.stream.shutdown(Shutdown::Write)
+        /// Shuts down the writing direction (sends a FIN) now; the read half keeps reading.
+        /// `AsyncWriteExt::shutdown(&mut half).await` does the same, as in tokio.
+        pub fn shutdown_now(&self) -> io::Result<()> {
+            self.stream.shutdown_now(Shutdown::Write)
         }
 
         /// The address of the other end.
@@ -161,6 +149,56 @@ macro_rules! write_half_methods {
         /// The local address of this end.
         pub fn local_addr(&self) -> io::Result<SocketAddr> {
             self.stream.local_addr()
+        }
+    };
+}
+
+/// `AsyncRead` for a read half: the stream's read, as `TcpStream`'s impl.
+macro_rules! impl_async_read {
+    ($half:ty) => {
+        impl AsyncRead for $half {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut ReadBuf<'_>,
+            ) -> Poll<io::Result<()>> {
+                self.stream.evented().poll_read_buf(cx, buf)
+            }
+        }
+    };
+}
+
+/// `AsyncWrite` for a write half: the stream's write; `shutdown` sends a FIN.
+macro_rules! impl_async_write {
+    ($half:ty) => {
+        impl AsyncWrite for $half {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                self.stream.evented().poll_write(cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                self.stream.evented().poll_write_vectored(cx, bufs)
+            }
+
+            fn is_write_vectored(&self) -> bool {
+                true
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(Ok(()))
+            }
+
+            fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(self.stream.shutdown_now(Shutdown::Write))
+            }
         }
     };
 }
@@ -181,10 +219,16 @@ impl OwnedWriteHalf {
     write_half_methods!();
 }
 
+impl_async_read!(ReadHalf<'_>);
+impl_async_read!(OwnedReadHalf);
+impl_async_write!(WriteHalf<'_>);
+impl_async_write!(OwnedWriteHalf);
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
 
+    use crate::io::{AsyncReadExt, AsyncWriteExt};
     use crate::net::{TcpListener, TcpStream};
     use crate::task::yield_now;
     use crate::time::timeout;
@@ -212,7 +256,7 @@ mod tests {
         let rt = Runtime::new().expect("runtime");
         let received = rt.block_on(async {
             let test = async {
-                let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+                let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
                 let addr = listener.local_addr().expect("addr");
                 let peer = spawn(echo_peer(listener));
                 let stream = TcpStream::connect(addr).await.expect("connect");

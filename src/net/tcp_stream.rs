@@ -1,4 +1,9 @@
-//! `TcpStream`: one TCP connection, read and written with `async fn`s.
+//! `TcpStream`: one TCP connection, read and written through the `io` traits.
+//!
+//! `TcpStream` implements [`AsyncRead`] and [`AsyncWrite`] (at the end of this file) on top of
+//! `PollEvented`'s one-attempt reads and writes; `stream.read(&mut buf).await` and friends come
+//! from [`AsyncReadExt`](crate::io::AsyncReadExt) / [`AsyncWriteExt`](crate::io::AsyncWriteExt),
+//! as in tokio. A read goes straight into the caller's buffer: one system call per attempt.
 //!
 //! ## Connecting without blocking
 //!
@@ -23,20 +28,26 @@
 //! (one thread: no atomics needed). See `split.rs`.
 
 use std::future::poll_fn;
-use std::io;
-use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::io::{self, IoSlice};
+use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use mio::Interest;
 
+use super::ToSocketAddrs;
 use super::poll_evented::PollEvented;
 use super::split::{self, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
+use crate::io::{AsyncRead, AsyncWrite, ReadBuf};
 use crate::reactor::Direction;
 
 /// A TCP connection registered with the current runtime.
 ///
+/// Reading and writing go through the [`io`](crate::io) traits, as in tokio:
+///
 /// ```no_run
+/// use evloop::io::{AsyncReadExt, AsyncWriteExt};
 /// # evloop::Runtime::new().unwrap().block_on(async {
 /// let mut stream = evloop::net::TcpStream::connect("127.0.0.1:7878").await?;
 /// stream.write_all(b"hello\n").await?;
@@ -54,14 +65,14 @@ impl TcpStream {
     /// Opens a connection to `addr`, trying each address it resolves to in turn.
     ///
     /// Returns the operating system's error for the last address tried (`ConnectionRefused`,
-    /// `TimedOut`, `NetworkUnreachable`, ...). A host name is resolved with the blocking resolver;
-    /// see the module docs of [`net`](crate::net).
+    /// `TimedOut`, `NetworkUnreachable`, ...). A host name is resolved on the worker, a literal
+    /// address on the spot (see [`ToSocketAddrs`]).
     ///
     /// # Panics
     /// Outside a runtime.
-    pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
+    pub async fn connect<A: ToSocketAddrs>(addr: A) -> io::Result<TcpStream> {
         let mut last_err = None;
-        for addr in addr.to_socket_addrs()? {
+        for addr in super::addr::resolve(addr).await? {
             match TcpStream::connect_addr(addr).await {
                 Ok(stream) => return Ok(stream),
                 Err(e) => last_err = Some(e),
@@ -72,10 +83,17 @@ impl TcpStream {
 
     /// Connects to one address: start the handshake, then wait for it to finish.
     async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
-        let stream = TcpStream::from_mio(mio::net::TcpStream::connect(addr)?)?;
-        poll_fn(|cx| stream.poll_connected(cx)).await?;
-        log::trace!("token {}: connected to {addr}", stream.io.token());
-        Ok(stream)
+        TcpStream::from_mio(mio::net::TcpStream::connect(addr)?)?
+            .connected(addr)
+            .await
+    }
+
+    /// Waits for the handshake that `connect(2)` started on this stream to finish (also used by
+    /// `TcpSocket::connect`).
+    pub(super) async fn connected(self, addr: SocketAddr) -> io::Result<TcpStream> {
+        poll_fn(|cx| self.poll_connected(cx)).await?;
+        log::trace!("token {}: connected to {addr}", self.io.token());
+        Ok(self)
     }
 
     /// `Ready(Ok)` once the handshake succeeded, `Ready(Err)` once it failed.
@@ -114,34 +132,14 @@ impl TcpStream {
         TcpStream::from_mio(mio::net::TcpStream::from_std(stream))
     }
 
-    /// Reads some bytes into `buf`; `Ok(0)` means the peer closed its writing side (or `buf` is
-    /// empty). Waits while no data is there. Cancel-safe.
-    pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.io.poll_read(cx, buf)).await
-    }
-
-    /// Fills `buf` completely; `UnexpectedEof` if the stream ends first.
-    pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
-        read_exact(&self.io, buf).await
-    }
-
-    /// Writes some of `buf` and returns how many bytes; waits while the send buffer is full.
-    /// Cancel-safe.
-    pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.io.poll_write(cx, buf)).await
-    }
-
-    /// Writes all of `buf`, waiting whenever the send buffer is full.
-    pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        write_all(&self.io, buf).await
-    }
-
-    /// The poll form of [`read`](TcpStream::read), for hand-written futures.
+    /// One read attempt into a plain slice, for hand-written futures: `Ready(Ok(n))` or `Pending`.
+    /// The [`AsyncRead`] impl is the same attempt, called through `Pin` with a `ReadBuf`.
     pub fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         self.io.poll_read(cx, buf)
     }
 
-    /// The poll form of [`write`](TcpStream::write), for hand-written futures.
+    /// One write attempt, for hand-written futures; the inherent twin of
+    /// [`AsyncWrite::poll_write`].
     pub fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         self.io.poll_write(cx, buf)
     }
@@ -175,8 +173,11 @@ impl TcpStream {
     /// Shuts down the reading side, the writing side or both (`shutdown(2)`); does not wait.
     ///
     /// `Shutdown::Write` sends a FIN: the peer reads the end of the stream after the data already
-    /// sent, and can still write back (a half-close).
-    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+    /// sent, and can still write back (a half-close). It is what [`AsyncWrite::poll_shutdown`]
+    /// does, so tokio's `stream.shutdown().await` (`AsyncWriteExt`) works as in tokio. This is
+    /// std's synchronous `shutdown(how)` under another name, so that the two do not clash (tokio
+    /// has no synchronous one).
+    pub fn shutdown_now(&self, how: Shutdown) -> io::Result<()> {
         self.io.source().shutdown(how)
     }
 
@@ -238,30 +239,45 @@ impl AsFd for TcpStream {
     }
 }
 
-/// Reads until `buf` is full (shared by `TcpStream` and the read halves).
-pub(crate) async fn read_exact(
-    io: &PollEvented<mio::net::TcpStream>,
-    mut buf: &mut [u8],
-) -> io::Result<()> {
-    while !buf.is_empty() {
-        match poll_fn(|cx| io.poll_read(cx, buf)).await? {
-            0 => return Err(super::unexpected_eof()),
-            n => buf = &mut buf[n..],
-        }
+/// Reads go straight into the caller's buffer: one `read(2)` per attempt, as `poll_read`.
+impl AsyncRead for TcpStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        self.io.poll_read_buf(cx, buf)
     }
-    Ok(())
 }
 
-/// Writes until all of `buf` is sent (shared by `TcpStream` and the write halves).
-pub(crate) async fn write_all(
-    io: &PollEvented<mio::net::TcpStream>,
-    mut buf: &[u8],
-) -> io::Result<()> {
-    while !buf.is_empty() {
-        match poll_fn(|cx| io.poll_write(cx, buf)).await? {
-            0 => return Err(super::write_zero()),
-            n => buf = &buf[n..],
-        }
+/// Writes hand the bytes to the kernel: nothing is buffered here, so `flush` is immediate, and
+/// `shutdown` is `shutdown(Shutdown::Write)` (a FIN).
+impl AsyncWrite for TcpStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_write(cx, buf)
     }
-    Ok(())
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.shutdown_now(Shutdown::Write))
+    }
 }

@@ -1,6 +1,7 @@
 //! `Builder`: the few knobs of a runtime, named as in tokio where tokio has the same knob.
 
 use std::io;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use super::Runtime;
@@ -18,6 +19,17 @@ pub(crate) struct Config {
     pub(crate) coop_budget: Option<u32>,
     /// The clock starts paused (tests; `time::pause`).
     pub(crate) start_paused: bool,
+    /// Record a trace (`trace/`): in memory, or also to a file.
+    pub(crate) trace: Option<TraceConfig>,
+}
+
+/// How the runtime records its trace.
+#[derive(Clone, Debug)]
+pub(crate) struct TraceConfig {
+    /// The file written when the runtime is dropped (`None`: the trace stays in memory).
+    pub(crate) path: Option<PathBuf>,
+    /// Most events kept (the ring's size).
+    pub(crate) capacity: usize,
 }
 
 impl Default for Config {
@@ -27,6 +39,7 @@ impl Default for Config {
             slow_poll_threshold: Some(Duration::from_millis(100)),
             coop_budget: Some(DEFAULT_BUDGET),
             start_paused: false,
+            trace: None,
         }
     }
 }
@@ -93,10 +106,43 @@ impl Builder {
         self
     }
 
+    /// Records a trace of every poll, reactor wait and blocking job, and writes it to `path` as a
+    /// Chrome trace-event JSON file when the runtime is dropped (open it in Perfetto; `trace/`
+    /// says what is in it). Memory stays bounded: the last
+    /// [`trace_capacity`](Builder::trace_capacity) events are kept.
+    ///
+    /// Without this call, the environment variable `EVLOOP_TRACE=path` does the same for any
+    /// program (each runtime of the program writes the file when dropped: the last one wins).
+    pub fn trace(mut self, path: impl Into<PathBuf>) -> Builder {
+        self.trace_config().path = Some(path.into());
+        self
+    }
+
+    /// Keeps the last `events` trace events (default 100 000, about 80 bytes each), and turns
+    /// tracing on even without a file: read it live with `Runtime::trace()` (as
+    /// `examples/llm_server`'s page does), or write it with `Trace::write_to`.
+    pub fn trace_capacity(mut self, events: usize) -> Builder {
+        self.trace_config().capacity = events.max(1);
+        self
+    }
+
+    /// The trace settings, turned on with the defaults if they were off.
+    fn trace_config(&mut self) -> &mut TraceConfig {
+        self.config.trace.get_or_insert(TraceConfig {
+            path: None,
+            capacity: crate::trace::DEFAULT_CAPACITY,
+        })
+    }
+
     /// Creates the runtime: the epoll instance, its interrupt eventfd and empty queues. Then the
     /// worker's probe says, once, where blocking work will go ("blocking work: offloaded to
     /// threads"), logged at info and kept in `Runtime::worker_stats()`.
-    pub fn build(self) -> io::Result<Runtime> {
+    pub fn build(mut self) -> io::Result<Runtime> {
+        if self.config.trace.is_none()
+            && let Some(path) = std::env::var_os(crate::trace::ENV_VAR).filter(|p| !p.is_empty())
+        {
+            self = self.trace(path);
+        }
         let worker = self.worker.unwrap_or_else(crate::worker::default_worker);
         worker.probe();
         Runtime::from_config(self.config, worker)

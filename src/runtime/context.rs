@@ -85,7 +85,7 @@ pub(crate) fn enter_unchecked(core: &Rc<Core>) -> EnterGuard {
     EnterGuard {
         previous,
         _scheduler: Scheduler::enter(core.scheduler()),
-        _worker: worker::current::enter(core.worker()),
+        _worker: worker::current::enter(core.worker(), core.trace()),
     }
 }
 

@@ -38,6 +38,7 @@ use crate::executor::waker::Inbox;
 use crate::reactor::Reactor;
 use crate::stats::{LoopCounters, RuntimeStats};
 use crate::timer::Timers;
+use crate::trace::{Counter, Label, Trace, What};
 use crate::worker::Worker;
 
 /// The state of one event loop.
@@ -54,6 +55,10 @@ pub(crate) struct Core {
     polls_at_reactor_check: Cell<u64>,
     /// Reused buffer for timer wakers due this turn.
     due_buf: RefCell<Vec<Waker>>,
+    /// When the loop was built: the start of `RuntimeStats::uptime`.
+    started: Instant,
+    /// When the last `block_on` returned (or the loop was built): the loop is not running.
+    stopped_at: Cell<Option<Instant>>,
 }
 
 /// While tasks are ready, the reactor is checked for I/O at most once per this many polls.
@@ -73,11 +78,16 @@ impl Core {
     pub(crate) fn new(config: Config, worker: Rc<dyn Worker>) -> std::io::Result<Core> {
         let (reactor, bell) = Reactor::new(config.event_capacity)?;
         let inbox = Arc::new(Inbox::new(bell));
+        let trace = config
+            .trace
+            .map(|t| Arc::new(Trace::new(t.capacity, t.path)));
         let budget = Budget::new(config.coop_budget);
-        let scheduler = Scheduler::new(inbox, config.slow_poll_threshold, budget);
+        let scheduler = Scheduler::new(inbox, config.slow_poll_threshold, trace, budget);
         if config.start_paused {
             scheduler.clock().pause();
         }
+        // The loop's own clock, so that paused time (tests) gives paused uptimes too.
+        let started = scheduler.clock().read();
         Ok(Core {
             scheduler: Rc::new(scheduler),
             reactor: Rc::new(reactor),
@@ -85,7 +95,25 @@ impl Core {
             worker,
             polls_at_reactor_check: Cell::new(0),
             due_buf: RefCell::new(Vec::new()),
+            started,
+            stopped_at: Cell::new(Some(started)),
         })
+    }
+
+    /// `block_on` starts turning the loop: the time it did not run counts as idle (as time parked
+    /// does, for the utilization), and the lag sampler starts afresh.
+    pub(crate) fn resume(&self) {
+        let now = self.scheduler.clock().read();
+        if let Some(stopped) = self.stopped_at.take() {
+            let parked = &self.scheduler.counters().parked;
+            parked.set(parked.get() + now.saturating_duration_since(stopped));
+        }
+        self.scheduler.lag_sampler().restart(now);
+    }
+
+    /// `block_on` returns: the loop stops running until the next one.
+    pub(crate) fn pause(&self) {
+        self.stopped_at.set(Some(self.scheduler.clock().read()));
     }
 
     /// The executor half of the loop.
@@ -101,6 +129,11 @@ impl Core {
     /// The blocking worker, for `spawn_blocking`.
     pub(crate) fn worker(&self) -> &Rc<dyn Worker> {
         &self.worker
+    }
+
+    /// The trace recorder, when tracing is on.
+    pub(crate) fn trace(&self) -> Option<&Arc<Trace>> {
+        self.scheduler.trace()
     }
 
     /// The timers, for `Sleep`.
@@ -148,12 +181,16 @@ impl Core {
         } else {
             self.timers.borrow().timeout(before)
         };
+        if let Some(trace) = self.trace() {
+            self.trace_counters(trace, before);
+        }
         let report = if clock.is_paused() {
             super::auto_advance::park_paused(self, timeout)? // paused time: never sleep for a timer
         } else {
             self.reactor.park(timeout)?
         };
         let after = clock.refresh();
+        self.note_park(before, after, timeout, report.io_events);
         LoopCounters::bump(&counters.turns);
         LoopCounters::add(&counters.io_events, report.io_events as u64);
         if log::log_enabled!(log::Level::Trace) {
@@ -171,6 +208,29 @@ impl Core {
             );
         }
         Ok(after - before)
+    }
+
+    /// The loop waited in the reactor from `before` to `after`: idle time for the utilization,
+    /// a park for the lag sampler and, when tracing, a `park` slice.
+    fn note_park(&self, before: Instant, after: Instant, timeout: Option<Duration>, events: usize) {
+        let counters = self.scheduler.counters();
+        counters
+            .parked
+            .set(counters.parked.get() + (after - before));
+        let trace = self.trace().map(|t| &**t);
+        let sampler = self.scheduler.lag_sampler();
+        sampler.free_between(before, after, counters, trace);
+        if let Some(trace) = trace {
+            let events = events as u32;
+            let what = What::Park { timeout, events };
+            trace.loop_slice(what, Label::Static("park"), before, after);
+        }
+    }
+
+    /// The counter tracks of a trace, as the loop goes to the reactor.
+    fn trace_counters(&self, trace: &Trace, at: Instant) {
+        trace.counter(Counter::RunQueue, self.scheduler.ready_len() as f64, at);
+        trace.counter(Counter::TasksAlive, self.scheduler.tasks_alive() as f64, at);
     }
 
     /// Step 3 of a turn: queue remote wakes, fire due timers, then wake the tasks that yielded
@@ -201,6 +261,10 @@ impl Core {
         if !due.is_empty() {
             LoopCounters::add(&counters.timers_fired, due.len() as u64);
             log::debug!("{} timer(s) fired", due.len());
+            if let Some(trace) = self.trace() {
+                let (count, what) = (due.len() as u32, "timers fired");
+                trace.loop_instant(What::TimersFired { count, lateness }, what, now);
+            }
         }
         for waker in due.drain(..) {
             waker.wake();
@@ -229,7 +293,10 @@ impl Core {
             longest_poll: c.longest_poll.get(),
             longest_poll_task: c.longest_poll_by.get(),
             worst_timer_lateness: c.worst_timer_lateness.get(),
-            lag: c.snapshot_lag(),
+            loop_lag: c.loop_lag.borrow().clone(),
+            wake_lag: c.snapshot_lag(),
+            uptime: (self.scheduler.clock().read()).saturating_duration_since(self.started),
+            parked: c.parked.get(),
         }
     }
 

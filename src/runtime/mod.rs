@@ -35,6 +35,7 @@ use self::core::Core;
 use crate::executor::coop;
 use crate::executor::waker::MainWake;
 use crate::stats::RuntimeStats;
+use crate::trace::Trace;
 use crate::worker::{Worker, WorkerStats};
 
 /// A single-threaded event loop. Not `Send`: it stays on the thread that made it.
@@ -80,13 +81,17 @@ impl Runtime {
         let mut cx = Context::from_waker(&waker);
         // The future has not been polled yet: treat it as woken.
         inbox.wake_main();
+        self.core.resume();
         loop {
             if inbox.take_main_wake() {
                 let start = self.core.now();
+                let traced = scheduler.trace_poll_start();
                 // The `block_on` future gets a budget too: it may be the one reading a busy socket.
                 let poll = coop::with_budget(scheduler.budget(), || future.as_mut().poll(&mut cx));
+                scheduler.trace_poll_end(traced, None);
                 scheduler.after_poll(start, None);
                 if let Poll::Ready(output) = poll {
+                    self.core.pause();
                     return output;
                 }
             }
@@ -126,6 +131,12 @@ impl Runtime {
     pub fn clock(&self) -> Instant {
         self.core.now()
     }
+
+    /// The trace recorder, when tracing is on (`Builder::trace`, `Builder::trace_capacity`, or
+    /// `EVLOOP_TRACE`): to write it now (`Trace::write`), or to draw the last seconds live.
+    pub fn trace(&self) -> Option<Arc<Trace>> {
+        self.core.trace().cloned()
+    }
 }
 
 impl Drop for Runtime {
@@ -134,6 +145,13 @@ impl Drop for Runtime {
         // while they run, whatever was current before (a runtime may be dropped inside another).
         let _enter = context::enter_unchecked(&self.core);
         self.core.shutdown();
+        if let Some(trace) = self.core.trace() {
+            match trace.write() {
+                Ok(Some(path)) => log::info!("trace written to {}", path.display()),
+                Ok(None) => {}
+                Err(e) => log::warn!("could not write the trace: {e}"),
+            }
+        }
     }
 }
 

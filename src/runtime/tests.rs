@@ -318,7 +318,7 @@ fn counters_match_a_scripted_scenario() {
     assert_eq!(stats.completed, 10);
     assert_eq!(stats.tasks_alive, 0);
     assert_eq!(
-        stats.lag.count(),
+        stats.wake_lag.count(),
         10,
         "one wake-to-poll delay per task poll"
     );

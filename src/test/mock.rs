@@ -5,6 +5,7 @@
 //! this", "expect this to be written", "the peer goes quiet for 30 s", "the next read fails":
 //!
 //! ```
+//! use evloop::io::{AsyncReadExt, AsyncWriteExt};
 //! use evloop::test::mock::Builder;
 //!
 //! evloop::test::run_paused(async {
@@ -35,19 +36,21 @@
 //! read 10 at a time, a write may cover several scripted writes (`write_all` finishes it). A
 //! [`wait`](Builder::wait) sleeps on the loop's clock: under paused time it takes no real time.
 //!
-//! The methods are the inherent `read`, `read_exact`, `write`, `write_all`, `poll_read` and
-//! `poll_write` of `net::TcpStream`, so code generic over "something with those methods" (or
-//! written twice in tests) can use it. When evloop gains its `io` traits (`AsyncRead`,
-//! `AsyncWrite`), `Mock` implements them. The model is `tokio-test`'s `io::Builder` and `Mock`.
+//! `Mock` implements [`AsyncRead`] and [`AsyncWrite`], as `net::TcpStream` does, so protocol
+//! code generic over `S: AsyncRead + AsyncWrite + Unpin` runs on either; `read`, `write_all` and
+//! the rest come from [`AsyncReadExt`](crate::io::AsyncReadExt) and
+//! [`AsyncWriteExt`](crate::io::AsyncWriteExt). `flush` and `shutdown` are no-ops that the script
+//! does not check. The model is `tokio-test`'s `io::Builder` and `Mock`.
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::future::{Future, poll_fn};
+use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use crate::io::{AsyncRead, AsyncWrite, ReadBuf};
 use crate::time::{Sleep, sleep};
 
 /// One step of a script.
@@ -130,44 +133,12 @@ pub struct Mock {
 }
 
 impl Mock {
-    /// Reads what the script sends next into `buf`; `Ok(0)` once the script is over.
+    /// One read attempt into a plain slice: what the script sends next; `Ok(0)` once the script
+    /// is over. The [`AsyncRead`] impl is the same attempt (`stream.read(&mut buf).await` with
+    /// `AsyncReadExt`).
     ///
     /// # Panics
     /// If the script expects a write next (see the module docs).
-    pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_read(cx, buf)).await
-    }
-
-    /// Reads exactly `buf.len()` bytes; `UnexpectedEof` if the script ends first.
-    pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
-        let mut filled = 0;
-        while filled < buf.len() {
-            match self.read(&mut buf[filled..]).await? {
-                0 => return Err(io::ErrorKind::UnexpectedEof.into()),
-                n => filled += n,
-            }
-        }
-        Ok(())
-    }
-
-    /// Writes (part of) `buf`, checking it against the script; returns how much was taken.
-    ///
-    /// # Panics
-    /// If the bytes differ from the script, or the script expects a read or has ended.
-    pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_write(cx, buf)).await
-    }
-
-    /// Writes all of `buf`, checking it against the script.
-    pub async fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
-        while !buf.is_empty() {
-            let n = self.write(buf).await?;
-            buf = &buf[n..];
-        }
-        Ok(())
-    }
-
-    /// Poll form of [`read`](Mock::read).
     pub fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
@@ -193,7 +164,11 @@ impl Mock {
         Poll::Ready(result)
     }
 
-    /// Poll form of [`write`](Mock::write).
+    /// One write attempt, checked against the script; returns how much was taken. The
+    /// [`AsyncWrite`] impl is the same attempt.
+    ///
+    /// # Panics
+    /// If the bytes differ from the script, or the script expects a read or has ended.
     pub fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
@@ -262,6 +237,36 @@ impl Mock {
         {
             self.actions.pop_front();
         }
+    }
+}
+
+impl AsyncRead for Mock {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let n = std::task::ready!(self.get_mut().poll_read(cx, buf.initialize_unfilled()))?;
+        buf.advance(n);
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncWrite for Mock {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut().poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
     }
 }
 

@@ -26,7 +26,7 @@ pub(crate) fn deadline_after(from: Instant, duration: Duration) -> Instant {
 }
 
 /// About 30 years from now: later than any program waits, and still an `Instant`.
-pub(crate) fn far_future() -> Instant {
+fn far_future() -> Instant {
     Instant::now() + Duration::from_secs(86_400 * 365 * 30)
 }
 

@@ -7,24 +7,31 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use super::Worker;
+use crate::trace::Trace;
+
+/// The current worker, and the runtime's trace recorder that its jobs record into (if tracing).
+type Current = (Rc<dyn Worker>, Option<Arc<Trace>>);
 
 thread_local! {
     /// The worker of the runtime whose `block_on` runs on this thread, if any.
-    static CURRENT: RefCell<Option<Rc<dyn Worker>>> = const { RefCell::new(None) };
+    static CURRENT: RefCell<Option<Current>> = const { RefCell::new(None) };
 }
 
 /// Makes `worker` current on this thread until the guard is dropped; restores the previous one.
-pub(crate) fn enter(worker: &Rc<dyn Worker>) -> EnterGuard {
-    let previous = CURRENT.with(|current| current.borrow_mut().replace(Rc::clone(worker)));
+/// Jobs submitted meanwhile record themselves in `trace`, if given.
+pub(crate) fn enter(worker: &Rc<dyn Worker>, trace: Option<&Arc<Trace>>) -> EnterGuard {
+    let current = (Rc::clone(worker), trace.cloned());
+    let previous = CURRENT.with(|c| c.borrow_mut().replace(current));
     EnterGuard { previous }
 }
 
 /// Keeps a worker current; see [`enter`].
 pub(crate) struct EnterGuard {
     /// What was current before `enter`.
-    previous: Option<Rc<dyn Worker>>,
+    previous: Option<Current>,
 }
 
 impl Drop for EnterGuard {
@@ -46,11 +53,19 @@ impl Drop for EnterGuard {
 #[track_caller]
 pub(crate) fn with_worker<R>(f: impl FnOnce(&dyn Worker) -> R) -> R {
     let worker = CURRENT.try_with(|c| c.borrow().clone()).ok().flatten();
-    let Some(worker) = worker else {
+    let Some((worker, _)) = worker else {
         panic!(
             "evloop::spawn_blocking must be used inside an evloop runtime: call it from a future \
              run by `Runtime::block_on(...)` or by a spawned task"
         )
     };
     f(&*worker)
+}
+
+/// The current runtime's trace recorder, when tracing is on (`None` outside a runtime too).
+pub(crate) fn trace() -> Option<Arc<Trace>> {
+    CURRENT
+        .try_with(|c| c.borrow().as_ref().and_then(|(_, trace)| trace.clone()))
+        .ok()
+        .flatten()
 }

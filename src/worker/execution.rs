@@ -32,12 +32,19 @@ impl fmt::Display for Execution {
     }
 }
 
-impl fmt::Display for InlineReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl InlineReason {
+    /// The reason in words, as logs, headers and traces show it.
+    pub fn as_str(&self) -> &'static str {
+        match self {
             InlineReason::Chosen => "the Inline worker was chosen",
             InlineReason::ThreadsRefused => "thread creation refused",
             InlineReason::QueueFull => "queue full",
-        })
+        }
+    }
+}
+
+impl fmt::Display for InlineReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }

@@ -52,7 +52,7 @@ impl Worker for Fallback {
                 let reason = InlineReason::ThreadsRefused;
                 self.pool.counters().count_inline(reason);
                 log::debug!("blocking job {} runs inline: {error}", job.id());
-                job.run();
+                job.run_inline(reason);
                 Ok(Execution::Inline(reason))
             }
             Placement::Full { job } => self.pool.when_full(job),

@@ -93,6 +93,7 @@ where
     let (mut job, completion) = Job::new(f);
     // A paused loop must not jump to its next timer while this job runs (`runtime/auto_advance.rs`).
     Scheduler::with_current(|scheduler| job.hold_auto_advance(scheduler.clock()));
+    job.trace_into(super::current::trace());
     let mut handle = BlockingHandle {
         completion,
         waiting: None,

@@ -60,7 +60,7 @@ impl Worker for Inline {
         let reason = InlineReason::Chosen;
         self.counters.count_inline(reason);
         log::debug!("blocking job {} runs inline", job.id());
-        job.run();
+        job.run_inline(reason);
         Ok(Execution::Inline(reason))
     }
 

@@ -24,10 +24,13 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
+use std::time::Instant;
 
+use super::execution::InlineReason;
 use crate::clock::{AutoAdvanceHold, LoopClock};
 use crate::executor::JoinError;
 use crate::executor::drop_payload;
+use crate::trace::Trace;
 
 /// Source of job ids for logs ("blocking job 7").
 static NEXT_JOB_ID: AtomicU64 = AtomicU64::new(1);
@@ -42,6 +45,9 @@ pub struct Job {
     /// Keeps a paused loop from jumping ahead while the job is in flight (`clock/paused.rs`).
     /// A field, so that it is dropped only after `run` or the cancel delivered the result.
     hold: Option<AutoAdvanceHold>,
+    /// The runtime's trace recorder, when tracing is on: the job records its own slice, on the
+    /// thread that runs it.
+    trace: Option<Arc<Trace>>,
 }
 
 /// What a worker can do with a type-erased job body.
@@ -94,8 +100,14 @@ impl Job {
             id: NEXT_JOB_ID.fetch_add(1, Ordering::Relaxed),
             body: Some(Box::new(body)),
             hold: None,
+            trace: None,
         };
         (job, completion)
+    }
+
+    /// Records the job's run in `trace` (if any) as a `blocking` slice.
+    pub(crate) fn trace_into(&mut self, trace: Option<Arc<Trace>>) {
+        self.trace = trace;
     }
 
     /// Holds `clock`'s auto-advance back until this job has delivered its result.
@@ -110,9 +122,29 @@ impl Job {
 
     /// Runs the closure on the calling thread and hands its result (or panic) to the awaiting task.
     /// A panic in the closure is caught: it never unwinds into the caller.
-    pub fn run(mut self) {
-        if let Some(body) = self.body.take() {
-            body.run();
+    pub fn run(self) {
+        self.run_here(None);
+    }
+
+    /// Runs the job on the calling thread — the loop thread — because of `reason`: as `run`, and
+    /// a trace shows the slice on the loop thread's track with the reason.
+    pub(crate) fn run_inline(self, reason: InlineReason) {
+        self.run_here(Some(reason));
+    }
+
+    /// Runs the closure here, timing it for the trace when tracing is on.
+    fn run_here(mut self, inline: Option<InlineReason>) {
+        let Some(body) = self.body.take() else {
+            return;
+        };
+        match self.trace.take() {
+            None => body.run(),
+            Some(trace) => {
+                let start = Instant::now();
+                body.run();
+                let why = inline.map(|reason| reason.as_str());
+                trace.blocking(self.id, why, start, Instant::now());
+            }
         }
     }
 }

@@ -4,7 +4,9 @@
 //! held the event loop for its whole duration — and why (chosen, thread creation refused, queue
 //! full). Pool threads and the loop thread both update these, so they are atomics; a
 //! [`WorkerStats`] is a snapshot taken by `Worker::stats()` (or `Runtime::worker_stats()`), printed
-//! as a small table by its `Display`.
+//! as a small table by its `Display` and written as JSON by `to_json` (`stats/json.rs`).
+
+mod json;
 
 use std::fmt;
 use std::sync::Mutex;

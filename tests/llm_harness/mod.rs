@@ -77,16 +77,29 @@ impl Kind {
 impl TestServer {
     /// Starts the service with `settings` on a runtime with `kind`'s worker.
     pub fn start(kind: Kind, settings: Settings) -> TestServer {
+        TestServer::start_with(kind, settings, false)
+    }
+
+    /// [`TestServer::start`], with the runtime recording a trace in memory, handed to the
+    /// service for the live page's strip (as `main.rs` does).
+    pub fn start_traced(kind: Kind, settings: Settings) -> TestServer {
+        TestServer::start_with(kind, settings, true)
+    }
+
+    /// Starts the service; `traced`: the runtime keeps a trace ring for the live page.
+    fn start_with(kind: Kind, mut settings: Settings, traced: bool) -> TestServer {
         util::init_logging();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local_addr");
         let (stop, stopped) = oneshot::channel();
         let (report_tx, report) = mpsc::channel();
         std::thread::spawn(move || {
-            let rt = Runtime::builder()
-                .worker(kind.worker())
-                .build()
-                .expect("runtime");
+            let mut builder = Runtime::builder().worker(kind.worker());
+            if traced {
+                builder = builder.trace_capacity(evloop::trace::DEFAULT_CAPACITY);
+            }
+            let rt = builder.build().expect("runtime");
+            settings.trace = rt.trace();
             let outcome = rt.block_on(async move {
                 let listener = TcpListener::from_std(listener).expect("register the listener");
                 let service = Service::new(settings);

@@ -66,6 +66,27 @@ pub fn reset_on_close(socket: &impl std::os::fd::AsRawFd) {
 /// child does the real work (what a parent must not do to itself: install seccomp, lower limits).
 /// Returns (success, stdout, stderr); kills the child and fails loudly after `deadline`.
 pub fn run_test_in_child(name: &str, env_var: &str, deadline: Duration) -> (bool, String, String) {
+    let (status, stdout, stderr) = run_test_in_child_status(name, &[(env_var, "1")], deadline);
+    (status.success(), stdout, stderr)
+}
+
+/// [`run_test_in_child`], with any environment variables (`EVLOOP_TRACE=path`, say).
+pub fn run_test_in_child_with(
+    name: &str,
+    env: &[(&str, &str)],
+    deadline: Duration,
+) -> (bool, String, String) {
+    let (status, stdout, stderr) = run_test_in_child_status(name, env, deadline);
+    (status.success(), stdout, stderr)
+}
+
+/// Like [`run_test_in_child_with`], with the child's whole exit status (to see which signal ended
+/// it).
+pub fn run_test_in_child_status(
+    name: &str,
+    env: &[(&str, &str)],
+    deadline: Duration,
+) -> (std::process::ExitStatus, String, String) {
     use std::io::Read;
     use std::process::{Command, Stdio};
     use std::time::Instant;
@@ -73,7 +94,7 @@ pub fn run_test_in_child(name: &str, env_var: &str, deadline: Duration) -> (bool
     let exe = std::env::current_exe().expect("the test binary knows its path");
     let mut child = Command::new(exe)
         .args(["--exact", name, "--nocapture", "--test-threads=1"])
-        .env(env_var, "1")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -101,7 +122,7 @@ pub fn run_test_in_child(name: &str, env_var: &str, deadline: Duration) -> (bool
     };
     let out = stdout.join().expect("reader ends");
     let err = stderr.join().expect("reader ends");
-    (status.success(), out, err)
+    (status, out, err)
 }
 
 /// Runs `test` on a thread of its own and fails if it has not finished after `deadline` of *real*

@@ -61,7 +61,7 @@ impl ThreadPool {
                     );
                 }
                 counters.count_inline(InlineReason::QueueFull);
-                job.run();
+                job.run_inline(InlineReason::QueueFull);
                 Ok(Execution::Inline(InlineReason::QueueFull))
             }
         }

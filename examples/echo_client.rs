@@ -17,16 +17,14 @@
 //! `messages= bytes= errors= mismatches= secs= rps= p50_us= p99_us= max_us=`; the exit status is 1
 //! on any error or mismatch.
 
-use std::future::{Future, poll_fn};
 use std::io::{self, BufRead, Write};
 use std::net::{Shutdown, SocketAddr};
-use std::pin::pin;
-use std::task::Poll;
 use std::time::{Duration, Instant};
 
+use evloop::Runtime;
 use evloop::io::{AsyncReadExt, AsyncWriteExt};
 use evloop::net::TcpStream;
-use evloop::{Runtime, spawn};
+use evloop::task::JoinSet;
 
 fn main() -> io::Result<()> {
     env_logger::init();
@@ -50,12 +48,13 @@ fn main() -> io::Result<()> {
 /// C connections, each sending `count` generated messages; their reports merged.
 async fn generated(args: &Args, count: u64) -> Report {
     let (addr, size) = (args.addr, args.size);
-    let conns: Vec<_> = (0..args.conns)
-        .map(|conn| spawn(one_connection(addr, conn, count, size)))
-        .collect();
+    let mut conns = JoinSet::new();
+    for conn in 0..args.conns {
+        conns.spawn(one_connection(addr, conn, count, size));
+    }
     let mut total = Report::default();
-    for conn in conns {
-        total.merge(conn.await.expect("a client task does not panic"));
+    while let Some(report) = conns.join_next().await {
+        total.merge(report.expect("a client task does not panic"));
     }
     total
 }
@@ -87,39 +86,12 @@ async fn round_trips(
         let start = Instant::now();
         // Write and read at the same time: a message larger than the socket buffers would
         // otherwise deadlock (we would not read the echoes that the server is blocked writing).
-        let (wrote, read) = both(writer.write_all(&sent), reader.read_exact(&mut echoed)).await;
+        let (wrote, read) = evloop::join!(writer.write_all(&sent), reader.read_exact(&mut echoed));
         wrote?;
         read?;
         report.record(start.elapsed(), &sent, &echoed);
     }
     Ok(())
-}
-
-/// Runs two futures in this task until both are done (a two-way `join`). Each parks on its own
-/// direction of the socket, and the reactor wakes this task for either.
-async fn both<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
-    let (mut a, mut b) = (pin!(a), pin!(b));
-    let (mut out_a, mut out_b) = (None, None);
-    poll_fn(|cx| {
-        if out_a.is_none()
-            && let Poll::Ready(value) = a.as_mut().poll(cx)
-        {
-            out_a = Some(value);
-        }
-        if out_b.is_none()
-            && let Poll::Ready(value) = b.as_mut().poll(cx)
-        {
-            out_b = Some(value);
-        }
-        match (out_a.take(), out_b.take()) {
-            (Some(a), Some(b)) => Poll::Ready((a, b)),
-            (a, b) => {
-                (out_a, out_b) = (a, b);
-                Poll::Pending
-            }
-        }
-    })
-    .await
 }
 
 /// The bytes of message `message` on connection `conn`: distinct per connection and message.

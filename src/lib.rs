@@ -17,11 +17,11 @@
 //! | 0. the leaves | `sys.rs`, [`json`] | every direct libc call, each with its own `// SAFETY:`; a JSON writer |
 //! | 1. tools | `clock.rs`, `stats.rs`, [`trace`] | the loop clock; counters and histograms; the trace recorder |
 //! | 2. the OS, wrapped | `reactor.rs`, `timer.rs`, [`sandbox`] | `mio::Poll` and readiness; deadlines; seccomp |
-//! | 3. tasks | `executor/` | a spawned future, its waker (local or remote), the run queue, `spawn` |
+//! | 3. tasks | `executor/` | a spawned future, its waker (local or remote), the run queue, `spawn`, the budget of each poll |
 //! | 4. blocking work | [`worker`] | offload to a thread pool, or run inline when threads are refused |
 //! | 5. the loop | [`runtime`] | `block_on`: one turn at a time, over the layers below |
 //! | 6. what users call | [`task`], [`time`], [`sync`], [`io`], [`macros`] | tokio's names, found through the current runtime; byte-stream traits; `select!`, `join!`, `try_join!` |
-//! | 7. sockets, and testing | [`net`], [`mod@test`] | `TcpListener`, `TcpStream`, `UdpSocket` on the reactor; paused time in one line, a mock stream |
+//! | 7. sockets, signals, testing | [`net`], [`signal`], [`mod@test`] | `TcpListener`, `TcpStream`, `UdpSocket`, `UnixStream`, `ctrl_c()` on the reactor; paused time in one line, a mock stream |
 //!
 #![warn(clippy::undocumented_unsafe_blocks)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -50,8 +50,10 @@ pub mod macros;
 pub mod sync;
 pub mod task;
 pub mod time;
-// Layer 7: sockets, and a kit for testing code that runs on evloop.
+// Layer 7: sockets, signals, and a kit for testing code that runs on evloop.
 pub mod net;
+#[cfg(unix)]
+pub mod signal;
 pub mod test;
 
 pub use runtime::{Builder, Runtime};

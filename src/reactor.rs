@@ -2,9 +2,10 @@
 //!
 //! Every socket a task uses is *registered* once. Registration gets a slot in a `slab`; the slot's
 //! index is the `mio::Token` the kernel hands back with each event, so an event finds its slot in
-//! O(1). A slot ([`ScheduledIo`]) holds what the kernel last told us (the readiness bits) and up to
-//! two waiting wakers — one for the reading side and one for the writing side — so one task can
-//! wait to read while another waits to write on the same socket.
+//! O(1). A slot ([`ScheduledIo`]) holds what the kernel last told us (the readiness bits) and the
+//! wakers of the tasks waiting on each side — reading and writing — so one task can wait to read
+//! while another waits to write on the same socket. Usually one task waits per side; when several
+//! do (two tasks awaiting `readable()` on a shared socket), an event wakes them all ([`Waiters`]).
 //!
 //! ```text
 //!  task: read() ──WouldBlock──► clear READABLE, store waker in slot ──► Pending
@@ -135,10 +136,86 @@ impl Ready {
 struct ScheduledIo {
     /// What the kernel last reported and no `WouldBlock` has cleared yet.
     readiness: Ready,
-    /// The task waiting to read, if any.
-    reader: Option<Waker>,
-    /// The task waiting to write, if any.
-    writer: Option<Waker>,
+    /// The tasks waiting to read.
+    readers: Waiters,
+    /// The tasks waiting to write.
+    writers: Waiters,
+}
+
+/// The tasks waiting on one direction of a socket; all of them are woken by its next event.
+///
+/// Nearly always there is one (a connection's task), so the first waker has an inline slot and
+/// the common path is exactly what a single `Option<Waker>` costs. A second *distinct* task
+/// waiting at the same time (two tasks awaiting `readable()` on a shared stream, two receivers on
+/// one `UdpSocket`) goes to `more`, which allocates only then. Keeping just one waker and
+/// overwriting it, as this reactor once did, left the first task waiting forever.
+///
+/// Every waiter is woken by the event: each then retries its operation, one wins, and the others
+/// see `WouldBlock` and wait again — a spurious wake for them, never a lost one. A waiter that gave
+/// up (its future was dropped) stays here until the next event; waking it is harmless. tokio keeps
+/// an intrusive list instead, from which a dropped future unlinks itself at once.
+///
+/// Left alone, those stale wakers could pile up on a socket that stays quiet for long: a
+/// combinator that hands every poll a fresh waker, polled often for other reasons, would add one
+/// per poll. So `more` is bounded: when it is full, everyone waiting is woken *now* (waking early is
+/// always allowed) and starts afresh; those still interested wait again at their next poll.
+#[derive(Default)]
+struct Waiters {
+    /// The first waiting task.
+    first: Option<Waker>,
+    /// Further distinct tasks waiting at the same time (empty and unallocated nearly always).
+    more: Vec<Waker>,
+}
+
+/// Most extra waiters kept per direction before they are all woken to start afresh.
+const MAX_MORE_WAITERS: usize = 32;
+
+impl Waiters {
+    /// Adds `waker` unless it would wake a task already waiting (`will_wake`). Returns the
+    /// waiters so far when the list was full: the caller wakes them once no borrow of the reactor
+    /// is held. (`None`, nearly always, costs nothing to return.)
+    #[inline]
+    fn register(&mut self, waker: &Waker) -> Option<Vec<Waker>> {
+        match &self.first {
+            None => self.first = Some(waker.clone()),
+            Some(first) if first.will_wake(waker) => {}
+            Some(_) => return self.register_another(waker),
+        }
+        None
+    }
+
+    /// The rare case, kept out of the common path: a second task waits on the same direction.
+    #[cold]
+    fn register_another(&mut self, waker: &Waker) -> Option<Vec<Waker>> {
+        if self.more.iter().any(|w| w.will_wake(waker)) {
+            return None;
+        }
+        if self.more.len() < MAX_MORE_WAITERS {
+            self.more.push(waker.clone());
+            return None;
+        }
+        let mut flushed = Vec::with_capacity(MAX_MORE_WAITERS + 1);
+        self.take_all(&mut flushed);
+        self.first = Some(waker.clone());
+        Some(flushed)
+    }
+
+    /// Moves every waiter into `to_wake`.
+    #[inline]
+    fn take_all(&mut self, to_wake: &mut Vec<Waker>) {
+        if let Some(first) = self.first.take() {
+            to_wake.push(first);
+        }
+        if !self.more.is_empty() {
+            self.take_more(to_wake);
+        }
+    }
+
+    /// The rare part of `take_all`.
+    #[cold]
+    fn take_more(&mut self, to_wake: &mut Vec<Waker>) {
+        to_wake.append(&mut self.more);
+    }
 }
 
 /// `mio::Poll` plus the slab of registered sources.
@@ -205,10 +282,10 @@ impl Reactor {
                     io.readiness = Ready(io.readiness.0 | Ready::from_event(event).0);
                     let ready = io.readiness;
                     if ready.allows(Direction::Read) {
-                        to_wake.extend(io.reader.take());
+                        io.readers.take_all(&mut to_wake);
                     }
                     if ready.allows(Direction::Write) {
-                        to_wake.extend(io.writer.take());
+                        io.writers.take_all(&mut to_wake);
                     }
                 }
             }
@@ -247,13 +324,14 @@ impl Reactor {
         if io.readiness.allows(dir) {
             return Poll::Ready(());
         }
-        let slot = match dir {
-            Direction::Read => &mut io.reader,
-            Direction::Write => &mut io.writer,
+        let flushed = match dir {
+            Direction::Read => io.readers.register(cx.waker()),
+            Direction::Write => io.writers.register(cx.waker()),
         };
-        match slot {
-            Some(waker) if waker.will_wake(cx.waker()) => {}
-            _ => *slot = Some(cx.waker().clone()),
+        drop(sources);
+        if let Some(flushed) = flushed {
+            // Woken with no borrow held, as in `park`: a waker may be anyone's.
+            flushed.into_iter().for_each(Waker::wake);
         }
         Poll::Pending
     }
@@ -283,11 +361,11 @@ impl Reactor {
     /// Drops every stored waker (runtime shutdown): wakers point at tasks, which are being freed.
     pub(crate) fn clear_wakers(&self) {
         let mut sources = self.sources.borrow_mut();
-        let wakers: Vec<Waker> = sources
-            .iter_mut()
-            .flat_map(|(_, io)| [io.reader.take(), io.writer.take()])
-            .flatten()
-            .collect();
+        let mut wakers = Vec::new();
+        for (_, io) in sources.iter_mut() {
+            io.readers.take_all(&mut wakers);
+            io.writers.take_all(&mut wakers);
+        }
         drop(sources);
         drop(wakers);
     }
@@ -369,6 +447,12 @@ impl Registration {
     pub(crate) fn token(&self) -> usize {
         self.token
     }
+
+    /// True if the slot is in `reactor` (a pointer comparison): only that reactor's loop will
+    /// ever wake a task waiting on this source.
+    pub(crate) fn is_in(&self, reactor: &Rc<Reactor>) -> bool {
+        Rc::ptr_eq(&self.reactor, reactor)
+    }
 }
 
 impl Drop for Registration {
@@ -380,6 +464,71 @@ impl Drop for Registration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::Wake;
+
+    /// A waker that counts its wakes.
+    struct Counting(AtomicUsize);
+    impl Wake for Counting {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn counting() -> (Arc<Counting>, Waker) {
+        let count = Arc::new(Counting(AtomicUsize::new(0)));
+        (count.clone(), Waker::from(count))
+    }
+
+    #[test]
+    fn every_distinct_waiter_is_kept_and_woken_once() {
+        let (a, wa) = counting();
+        let (b, wb) = counting();
+        let mut waiters = Waiters::default();
+        for waker in [&wa, &wb, &wa, &wb] {
+            assert!(waiters.register(waker).is_none());
+        }
+        let mut to_wake = Vec::new();
+        waiters.take_all(&mut to_wake);
+        let kept = to_wake.len();
+        to_wake.into_iter().for_each(Waker::wake);
+        let woken = (a.0.load(Ordering::SeqCst), b.0.load(Ordering::SeqCst));
+        // `will_wake` is best effort, and under Miri (which gives one function several vtable
+        // addresses) it may say no to a clone: then a task is woken twice, never zero times.
+        if cfg!(miri) {
+            assert!(woken.0 >= 1 && woken.1 >= 1, "{woken:?}");
+        } else {
+            assert_eq!(kept, 2, "one waker per task, however often it polls");
+            assert_eq!(woken, (1, 1));
+        }
+    }
+
+    #[test]
+    fn a_full_list_of_waiters_is_woken_early_rather_than_grown() {
+        let mut waiters = Waiters::default();
+        let wakers: Vec<_> = (0..=MAX_MORE_WAITERS + 1).map(|_| counting()).collect();
+        let flushed: Vec<Waker> = wakers
+            .iter()
+            .filter_map(|(_, waker)| waiters.register(waker))
+            .flatten()
+            .collect();
+        assert_eq!(
+            flushed.len(),
+            MAX_MORE_WAITERS + 1,
+            "everyone before the last one"
+        );
+        flushed.into_iter().for_each(Waker::wake);
+        let mut left = Vec::new();
+        waiters.take_all(&mut left);
+        assert_eq!(left.len(), 1, "the list started afresh with the last one");
+        left.into_iter().for_each(Waker::wake);
+        let woken: Vec<usize> = wakers
+            .iter()
+            .map(|(c, _)| c.0.load(Ordering::SeqCst))
+            .collect();
+        assert!(woken.iter().all(|&n| n == 1), "each woken once: {woken:?}");
+    }
 
     #[test]
     fn readiness_masks_by_direction() {

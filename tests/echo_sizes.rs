@@ -22,7 +22,7 @@ const CONNECTION_FUTURE_BUDGET: usize = 56;
 fn issue_18_an_idle_echo_connection_future_stays_small() {
     let rt = Runtime::new().expect("runtime");
     let size = rt.block_on(async {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let _client = TcpStream::connect(addr).await.expect("connect");
         let (stream, _) = listener.accept().await.expect("accept");

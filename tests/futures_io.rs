@@ -70,7 +70,7 @@ fn payload() -> Vec<u8> {
 fn a_tcp_stream_reads_writes_and_closes_through_futures_io() {
     let rt = util::runtime();
     within(&rt, 30, async {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let peer = spawn(echo_peer(listener));
         let stream = TcpStream::connect(addr).await.expect("connect");
@@ -100,7 +100,7 @@ fn a_tcp_stream_reads_writes_and_closes_through_futures_io() {
 fn a_whole_stream_and_its_borrowed_halves_work_through_futures_io() {
     let rt = util::runtime();
     within(&rt, 30, async {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let peer = spawn(async move {
             let (mut stream, _) = listener.accept().await.expect("accept");

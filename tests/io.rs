@@ -681,7 +681,7 @@ fn empty_sink_and_repeat() {
 
 /// A connected pair: (client, server side).
 async fn tcp_pair() -> (TcpStream, TcpStream) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let client = spawn(async move { TcpStream::connect(addr).await.expect("connect") });
     let (server, _) = listener.accept().await.expect("accept");
@@ -757,7 +757,7 @@ fn a_tcp_stream_reads_and_writes_through_the_extension_traits() {
 #[cfg_attr(miri, ignore)] // real sockets
 fn copy_echoes_a_few_megabytes_over_loopback() {
     run(async {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let server = spawn(copy_echo(listener));
         let data = pattern(3 << 20);
@@ -781,10 +781,10 @@ fn copy_echoes_a_few_megabytes_over_loopback() {
 fn copy_bidirectional_proxies_both_ways_and_passes_the_end_on() {
     run(async {
         // client ─► proxy ─► origin (a copy echo) ─► proxy ─► client
-        let origin = TcpListener::bind("127.0.0.1:0").expect("bind origin");
+        let origin = TcpListener::bind("127.0.0.1:0").await.expect("bind origin");
         let origin_addr = origin.local_addr().expect("addr");
         let origin = spawn(copy_echo(origin));
-        let proxy = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+        let proxy = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
         let proxy_addr = proxy.local_addr().expect("addr");
         let proxy = spawn(async move {
             let (mut inbound, _) = proxy.accept().await.expect("proxy accept");
@@ -816,7 +816,7 @@ fn copy_bidirectional_proxies_both_ways_and_passes_the_end_on() {
 fn split_halves_of_any_stream_work_from_two_tasks() {
     run(async {
         const TOTAL: usize = 2 << 20;
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let server = spawn(copy_echo(listener));
         let stream = TcpStream::connect(addr).await.expect("connect");

@@ -19,7 +19,7 @@ use evloop::spawn;
 fn connect_echo_and_addresses() {
     let rt = util::runtime();
     within(&rt, 20, async {
-        let server = Server::start();
+        let server = Server::start().await;
         let mut stream = TcpStream::connect(server.addr).await.expect("connect");
         assert_eq!(stream.peer_addr().expect("peer_addr"), server.addr);
         assert!(stream.local_addr().expect("local_addr").ip().is_loopback());
@@ -51,9 +51,11 @@ fn connecting_to_a_closed_port_returns_connection_refused() {
 fn binding_a_busy_address_returns_addr_in_use() {
     let rt = util::runtime();
     within(&rt, 20, async {
-        let first = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let first = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = first.local_addr().expect("addr");
-        let err = TcpListener::bind(addr).expect_err("the port is taken");
+        let err = TcpListener::bind(addr)
+            .await
+            .expect_err("the port is taken");
         assert_eq!(err.kind(), io::ErrorKind::AddrInUse, "{err}");
     });
 }
@@ -65,7 +67,7 @@ fn end_of_stream_right_after_data_is_not_lost() {
     // is short, which clears "readable"; the end of stream must survive that clear (reactor.rs).
     let rt = util::runtime();
     within(&rt, 20, async {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let server = spawn(async move {
             let (mut stream, _) = listener.accept().await.expect("accept");
@@ -85,7 +87,7 @@ fn end_of_stream_right_after_data_is_not_lost() {
 fn read_exact_reports_a_stream_that_ends_early() {
     let rt = util::runtime();
     within(&rt, 20, async {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         spawn(async move {
             let (mut stream, _) = listener.accept().await.expect("accept");
@@ -127,7 +129,7 @@ fn std_sockets_can_be_taken_over() {
 fn io_sources_return_to_the_listener_alone_after_clients_leave() {
     let rt = util::runtime();
     within(&rt, 30, async {
-        let server = Server::start();
+        let server = Server::start().await;
         assert_eq!(rt.io_sources(), 1, "the listener");
         let mut clients = Vec::new();
         for _ in 0..10 {
@@ -156,7 +158,7 @@ fn two_hundred_clients_each_echo_a_thousand_messages() {
     const MESSAGES: u64 = 1000;
     let rt = util::runtime();
     within(&rt, 120, async {
-        let server = Server::start();
+        let server = Server::start().await;
         // Sizes from 1 byte to a bit over the server's buffer, so some echoes take two reads.
         let size = |client: u64| 1 + (client as usize * 37) % (echo_harness::BUF + 100);
         let clients: Vec<_> = (0..CLIENTS)

@@ -23,7 +23,7 @@ use evloop::spawn;
 fn a_reset_mid_stream_ends_only_that_connection() {
     let rt = util::runtime();
     within(&rt, 30, async {
-        let server = Server::start();
+        let server = Server::start().await;
         let mut healthy = TcpStream::connect(server.addr).await.expect("connect");
         echo_once(&mut healthy, b"before").await;
         let mut rude = TcpStream::connect(server.addr).await.expect("connect");
@@ -72,7 +72,7 @@ fn a_client_that_never_reads_stalls_only_its_own_connection() {
     const ROUND_TRIPS: u64 = 1000;
     let rt = util::runtime();
     within(&rt, 60, async {
-        let server = Server::start();
+        let server = Server::start().await;
         // The stalled client writes far more than all the socket buffers on the way can hold
         // (a few MiB), and never reads its echoes.
         let mut stalled = TcpStream::connect(server.addr).await.expect("connect");
@@ -127,7 +127,7 @@ fn half_close_gets_every_echo_then_the_server_closes() {
     const TOTAL: usize = 1 << 20;
     let rt = util::runtime();
     within(&rt, 30, async {
-        let server = Server::start();
+        let server = Server::start().await;
         let stream = TcpStream::connect(server.addr).await.expect("connect");
         let (mut reader, mut writer) = stream.into_split();
         let pattern = echo_harness::pattern(TOTAL);
@@ -198,7 +198,7 @@ fn accept_backs_off_while_out_of_file_descriptors() {
 fn out_of_descriptors_child() {
     let rt = util::runtime();
     within(&rt, 30, async {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         // 1. Five clients connect while descriptors are plenty; the kernel completes their
         //    handshakes into the listen backlog, no accept needed.

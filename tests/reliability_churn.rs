@@ -50,7 +50,7 @@ fn churn_with_resets_leaves_only_the_listener_and_the_acceptor() {
     let rt = util::runtime();
     let limit = soak.map_or(60, |d| d.as_secs() + 120);
     let (rss_before, rss_after, churn) = within(&rt, limit, async {
-        let server = ChurnServer::start();
+        let server = ChurnServer::start().await;
         let pattern: Rc<[u8]> = pattern(MAX_SIZE).into();
 
         let warm_up = churn(&server, &pattern, 0, Until::Count(WARM_UP)).await;
@@ -205,8 +205,10 @@ struct ChurnServer {
 
 impl ChurnServer {
     /// Binds 127.0.0.1:0 and accepts in a spawned task (the one task left at the end).
-    fn start() -> ChurnServer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    async fn start() -> ChurnServer {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
         let server = ChurnServer {
             addr: listener
                 .local_addr()

@@ -124,7 +124,7 @@ fn a_burst_of_connects_waits_in_the_backlog_until_the_loop_accepts() {
     }
     ensure_fd_limit(FDS);
     let rt = util::runtime();
-    let listener = rt.block_on(async { evloop::net::TcpListener::bind("127.0.0.1:0") });
+    let listener = rt.block_on(evloop::net::TcpListener::bind("127.0.0.1:0"));
     let listener = listener.expect("bind");
     let addr = listener.local_addr().expect("addr");
     // The loop is not running, so nothing is accepted: every handshake must wait in the backlog.
@@ -267,7 +267,7 @@ impl ServerThread {
         let thread = thread::spawn(move || {
             let rt = util::runtime();
             let mut report = within(&rt, limit.as_secs(), async {
-                let server = Server::start();
+                let server = Server::start().await;
                 addr_tx
                     .send(server.addr)
                     .expect("the test waits for the address");

@@ -210,7 +210,7 @@ fn parked_on_sockets(addr: mpsc::Sender<SocketAddr>) -> (Duration, u32) {
     let dropped = Rc::new(Cell::new(0));
     let rt = util::runtime();
     rt.block_on(async {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         addr.send(listener.local_addr().expect("addr"))
             .expect("the test waits for the address");
         let parked = Rc::new(Gate::default());

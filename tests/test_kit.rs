@@ -194,7 +194,7 @@ fn the_same_protocol_runs_on_a_real_socket() {
 
     let rt = util::runtime();
     let end = rt.block_on(async {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let server = evloop::spawn(async move {
             let (mut conn, _) = listener.accept().await.expect("accept");

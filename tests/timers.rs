@@ -13,7 +13,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use evloop::io::{AsyncReadExt, AsyncWriteExt};
-use evloop::time::{Instant, advance, interval, sleep, sleep_until, timeout};
+use evloop::time::{Instant, MissedTickBehavior, advance, interval, sleep, sleep_until, timeout};
 use evloop::{spawn, spawn_blocking, task::yield_now};
 
 fn ms(n: u64) -> Duration {
@@ -189,10 +189,52 @@ fn timeout_gives_up_on_a_slow_future_and_passes_a_fast_one() {
 }
 
 #[test]
+fn interval_bursts_missed_ticks_by_default_as_tokio_does() {
+    util::paused(|| async {
+        let period = ms(10);
+        let mut iv = interval(period);
+        let first = iv.tick().await;
+        // Block the loop for 3.5 periods: the ticks of 10, 20 and 30 ms are owed.
+        evloop::test::block_for(ms(35));
+        for owed in 1..=3 {
+            // Skip would give 10 then 40; Delay 10 then 45: only Burst owes 20 and 30.
+            assert_eq!(
+                iv.tick().await,
+                first + period * owed,
+                "tick {owed} is not lost"
+            );
+        }
+        assert_eq!(
+            Instant::now(),
+            first + ms(35),
+            "the owed ticks came at once"
+        );
+        let back = iv.tick().await;
+        assert_eq!(back, first + period * 4, "then back on the grid");
+        assert_eq!(Instant::now(), back, "and on time");
+    });
+}
+
+#[test]
+fn interval_with_delay_starts_a_new_grid_after_a_late_tick() {
+    util::paused(|| async {
+        let period = ms(10);
+        let mut iv = interval(period);
+        iv.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let first = iv.tick().await;
+        evloop::test::block_for(ms(35));
+        assert_eq!(iv.tick().await, first + period, "one late tick, at 35 ms");
+        let next = iv.tick().await;
+        assert_eq!(next, first + ms(45), "a period after the late tick ran");
+    });
+}
+
+#[test]
 fn interval_ticks_on_its_grid_and_skips_missed_ticks() {
     util::paused(|| async {
         let period = ms(10);
         let mut iv = interval(period);
+        iv.set_missed_tick_behavior(MissedTickBehavior::Skip);
         let first = iv.tick().await;
         let second = iv.tick().await;
         assert_eq!(second - first, period);
@@ -424,7 +466,7 @@ fn sockets_keep_working_while_paused() {
     use evloop::net::{TcpListener, TcpStream};
 
     let echoed = util::paused(|| async {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let server = spawn(async move {
             let (mut conn, _) = listener.accept().await.expect("accept");

@@ -14,10 +14,19 @@
 //! ```
 //!
 //! The rest is kept out of the future on purpose: the peer's address (32 bytes) is asked of the
-//! socket again when a log line needs it, the `--work-ms` setting lives in a static, and the
-//! rarely used transform path is boxed, so that its larger state is allocated only while a
-//! message goes through it. `docs/performance.md` ("Memory per idle connection") has the whole
-//! breakdown: task cell, future, slabs, allocator.
+//! socket again when a log line needs it, the `--work-ms` setting and the shutdown flag live in
+//! statics, and the rarely used slow path is boxed, so that its larger state is allocated only
+//! while a message goes through it. `docs/performance.md` ("Memory per idle connection") has the
+//! whole breakdown: task cell, future, slabs, allocator.
+//!
+//! ## Shutdown
+//!
+//! `main` asks for a graceful shutdown with [`begin_shutdown`]: from then on a connection that
+//! wakes up with a new message closes instead of reading it, and [`messages_in_flight_done`]
+//! waits for the messages already being echoed. A message is *in flight* only while its task
+//! awaits the slow path (a write that has to wait, or the `--work-ms` transform): the common echo
+//! reads and writes without an `.await`, so no shutdown can find it half done. The counters are
+//! statics shared by all loops of the process (`--loops N`), not per-connection state.
 
 use std::cell::RefCell;
 use std::fmt;
@@ -26,13 +35,83 @@ use std::io;
 use std::ops::Range;
 use std::pin::Pin;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use evloop::io::AsyncWriteExt;
 use evloop::net::TcpStream;
+use evloop::sync::Notify;
 
 /// The `--work-ms` transform's duration, set once by `main` before the first connection.
 static WORK: OnceLock<Option<Duration>> = OnceLock::new();
+
+/// Connections open now, all loops together.
+static OPEN: AtomicUsize = AtomicUsize::new(0);
+/// Messages being echoed on the slow path now (see "Shutdown" in the module docs).
+static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+/// Set by `begin_shutdown`: a connection that wakes up closes instead of reading.
+static SHUTTING_DOWN: AtomicBool = AtomicBool::new(false);
+/// Notified when the last message in flight is done, once shutting down.
+static IN_FLIGHT_DONE: Notify = Notify::const_new();
+
+/// Connections open now.
+pub fn open() -> usize {
+    OPEN.load(Ordering::Relaxed)
+}
+
+/// Messages being echoed on the slow path now.
+pub fn in_flight() -> usize {
+    IN_FLIGHT.load(Ordering::Relaxed)
+}
+
+/// From now on connections take no new message: each closes when it next wakes up.
+pub fn begin_shutdown() {
+    SHUTTING_DOWN.store(true, Ordering::SeqCst);
+}
+
+/// Waits until no message is in flight (call after `begin_shutdown`: no new one starts then).
+pub async fn messages_in_flight_done() {
+    while IN_FLIGHT.load(Ordering::SeqCst) > 0 {
+        // A permit stored by `notify_one` between the check and the wait is not lost.
+        IN_FLIGHT_DONE.notified().await;
+    }
+}
+
+/// Counts a connection open for as long as it lives (a zero-sized guard in its future).
+struct Open;
+
+impl Open {
+    /// One more open connection.
+    fn count() -> Open {
+        OPEN.fetch_add(1, Ordering::Relaxed);
+        Open
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        OPEN.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Counts a message in flight while the slow path runs (a zero-sized guard in the boxed future).
+struct InFlight;
+
+impl InFlight {
+    /// One more message in flight.
+    fn count() -> InFlight {
+        IN_FLIGHT.fetch_add(1, Ordering::SeqCst);
+        InFlight
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if IN_FLIGHT.fetch_sub(1, Ordering::SeqCst) == 1 && SHUTTING_DOWN.load(Ordering::SeqCst) {
+            IN_FLIGHT_DONE.notify_one();
+        }
+    }
+}
 
 /// The `--work-ms` duration, if set.
 fn work() -> Option<Duration> {
@@ -56,6 +135,7 @@ pub fn set_work(work: Option<Duration>) {
 #[allow(clippy::manual_async_fn)] // on purpose: see above
 pub fn connection(mut stream: TcpStream) -> impl Future<Output = ()> {
     async move {
+        let _open = Open::count();
         log::debug!("{}: connected", Peer(&stream));
         let mut echoed = 0;
         let end = loop {
@@ -80,6 +160,8 @@ pub fn connection(mut stream: TcpStream) -> impl Future<Output = ()> {
 enum End {
     /// The client closed its side.
     Closed,
+    /// The server is shutting down.
+    Shutdown,
     /// Reading or writing failed.
     Failed(io::Error),
 }
@@ -91,6 +173,10 @@ fn echo_now<'a>(
     stream: &'a mut TcpStream,
     echoed: &mut u64,
 ) -> Result<Option<Pin<Box<impl Future<Output = io::Result<()>> + 'a>>>, End> {
+    // A closing server takes no new message (module docs, "Shutdown").
+    if SHUTTING_DOWN.load(Ordering::SeqCst) {
+        return Err(End::Shutdown);
+    }
     let mut buf = BUFFERS.with(BufferPool::take);
     let n = match stream.try_read(&mut buf.bytes) {
         Ok(0) => return Err(End::Closed),
@@ -100,6 +186,7 @@ fn echo_now<'a>(
         Err(e) => return Err(End::Failed(e)),
     };
     *echoed += n as u64;
+    log::debug!("{}: echoing {n} bytes", Peer(stream));
     // Nearly always the socket takes the whole echo at once.
     let written = match work() {
         None => write_now(stream, &buf.bytes[..n]).map_err(End::Failed)?,
@@ -109,7 +196,12 @@ fn echo_now<'a>(
         return Ok(None);
     }
     // Boxed: the rest of the write (and the transform) is allocated only while it runs.
-    Ok(Some(Box::pin(finish(stream, buf, written..n))))
+    Ok(Some(Box::pin(finish(
+        stream,
+        buf,
+        written..n,
+        InFlight::count(),
+    ))))
 }
 
 /// Writes as much of `bytes` as the socket takes right now; returns how much that was.
@@ -127,7 +219,12 @@ fn write_now(stream: &TcpStream, bytes: &[u8]) -> io::Result<usize> {
 
 /// The slow path of one message: the `--work-ms` transform if set, and a write that has to wait
 /// for room in the socket's send buffer (a client that does not read its echoes).
-async fn finish(stream: &mut TcpStream, buf: PooledBuf, rest: Range<usize>) -> io::Result<()> {
+async fn finish(
+    stream: &mut TcpStream,
+    buf: PooledBuf,
+    rest: Range<usize>,
+    _in_flight: InFlight,
+) -> io::Result<()> {
     let Some(work) = work() else {
         return stream.write_all(&buf.bytes[rest]).await;
     };
@@ -144,6 +241,7 @@ fn ended(stream: &TcpStream, echoed: u64, end: End) {
             "{}: disconnected after echoing {echoed} bytes",
             Peer(stream)
         ),
+        End::Shutdown => log::debug!("{}: closed by the shutdown", Peer(stream)),
         End::Failed(e) => log::debug!("{}: connection ended with an error: {e}", Peer(stream)),
     }
 }

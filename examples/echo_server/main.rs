@@ -1,10 +1,10 @@
 //! Echo server: every byte a client sends comes straight back, one task per connection.
 //!
 //! Run with: `cargo run --release --example echo_server -- [ADDR] [--stats SECS]
-//!            [--work-ms MS] [--worker threads|inline|fallback]`
+//!            [--work-ms MS] [--worker threads|inline|fallback] [--grace SECS]`
 //!
 //! ADDR defaults to 127.0.0.1:7878 (port 0 picks a free port). The server prints one line,
-//! `listening on ADDR`, and serves until killed. Then try:
+//! `listening on ADDR`, and serves until Ctrl-C (see "Graceful shutdown" below). Then try:
 //!
 //! ```text
 //! nc 127.0.0.1 7878                      # type a line, get it back
@@ -28,8 +28,31 @@
 //! Memory per connection: an idle connection holds no buffer. Its task (`connection.rs`) waits
 //! with `readable().await`, and only then takes a buffer (`ECHO_BUF` bytes, default 4096, like the
 //! benchmark peers) from a small pool, reads, writes the bytes back and returns the buffer. So
-//! 10 000 idle connections cost their tasks and sockets, not 10 000 buffers; a connection whose
-//! client does not read its echoes keeps exactly one buffer while its task waits to write.
+//! 10 000 idle connections cost their tasks and sockets, not 10 000 buffers — about 250 bytes each
+//! in all (`docs/performance.md`, "Memory per idle connection"); a connection whose client does
+//! not read its echoes keeps exactly one buffer while its task waits to write.
+//!
+//! ## Graceful shutdown
+//!
+//! Ctrl-C (SIGINT) does not kill the server mid-sentence. It prints `shutting down: ...` and:
+//!
+//! 1. stops accepting (the listener closes: new connects are refused);
+//! 2. lets the connections that are echoing a message (reading it, transforming it, writing it
+//!    back) finish that message — a message the server has not started reading is not in flight,
+//!    and is not echoed;
+//! 3. waits for them, at most `--grace SECS` (default 5), then aborts those still running;
+//! 4. prints `final stats:` with the loop's statistics and exits with status 0, which closes every
+//!    connection: the idle ones as soon as no message is in flight any more.
+//!
+//! The connections learn of the shutdown from a flag they read when a message arrives, and the
+//! server counts the messages in flight (`connection.rs`): nothing per connection. (An earlier
+//! version told each connection through a `watch` channel and kept them in a `JoinSet`, so that an
+//! idle one closed at once even while others were still finishing a message; that cost about 150
+//! bytes per idle connection, more than half of the whole budget.)
+//!
+//! A second Ctrl-C during the wait ends the process at once: the listener is gone by then, and
+//! with it the signal's handler (the default action is back). `tests/echo_server_shutdown.rs`
+//! sends SIGINT to this example and checks all four steps.
 
 mod connection;
 
@@ -38,6 +61,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use evloop::net::TcpListener;
+use evloop::signal::unix::{SignalKind, signal};
 use evloop::{Runtime, spawn};
 
 fn main() -> io::Result<()> {
@@ -53,24 +77,57 @@ fn main() -> io::Result<()> {
     rt.block_on(serve(args))
 }
 
-/// Accepts forever, one task per connection.
+/// Accepts until Ctrl-C, one task per connection; then shuts down gracefully (module docs).
 async fn serve(args: Args) -> io::Result<()> {
-    let listener = TcpListener::bind(args.addr)?;
+    let listener = TcpListener::bind(args.addr).await?;
+    // Listen for Ctrl-C before announcing: from "listening on" on, SIGINT means "shut down".
+    let mut interrupt = signal(SignalKind::interrupt())?;
     announce(listener.local_addr()?)?;
     if let Some(every) = args.stats_every {
         spawn(print_stats(every));
     }
     loop {
-        // `accept` itself rides out EMFILE/ENFILE (it backs off and retries); an error here means
-        // the listener is broken, and then there is nothing left to serve.
-        let (stream, _peer) = listener.accept().await?;
-        // Small messages should leave at once, not wait for the previous segment's ACK (Nagle).
-        // Failing that is no reason to drop the client, let alone to stop serving.
-        if let Err(e) = stream.set_nodelay(true) {
-            log::debug!("set_nodelay: {e}");
+        evloop::select! {
+            biased;
+            _ = interrupt.recv() => break,
+            // `accept` itself rides out EMFILE/ENFILE (it backs off and retries); an error here
+            // means the listener is broken, and then there is nothing left to serve.
+            accepted = listener.accept() => {
+                let (stream, _peer) = accepted?;
+                // Small messages should leave at once, not wait for the previous segment's ACK
+                // (Nagle). Failing that is no reason to drop the client, let alone to stop serving.
+                if let Err(e) = stream.set_nodelay(true) {
+                    log::debug!("set_nodelay: {e}");
+                }
+                spawn(connection::connection(stream));
+            }
         }
-        spawn(connection::connection(stream));
     }
+    drop(listener); // 1. stop accepting
+    drop(interrupt); // a second Ctrl-C ends the process at once
+    shut_down(args.grace).await;
+    Ok(())
+}
+
+/// Steps 2 to 4 of the graceful shutdown (module docs). The idle connections close when `main`
+/// returns and the runtime drops their tasks.
+async fn shut_down(grace: Duration) {
+    println!(
+        "shutting down: {} connection(s) open; waiting up to {} ms for the messages in flight",
+        connection::open(),
+        grace.as_millis()
+    );
+    connection::begin_shutdown();
+    if evloop::time::timeout(grace, connection::messages_in_flight_done())
+        .await
+        .is_err()
+    {
+        println!(
+            "grace period over: aborting {} connection(s)",
+            connection::in_flight()
+        );
+    }
+    println!("final stats:\n{}", evloop::stats());
 }
 
 /// Prints the one line the benchmark scripts wait for, and flushes it.
@@ -83,6 +140,8 @@ fn announce(addr: SocketAddr) -> io::Result<()> {
 /// Prints the loop's statistics to stderr every `every`.
 async fn print_stats(every: Duration) {
     let mut ticks = evloop::time::interval(every);
+    // After a stall, print once and resume the rhythm, rather than a burst of catch-up lines.
+    ticks.set_missed_tick_behavior(evloop::time::MissedTickBehavior::Skip);
     ticks.tick().await; // the first tick is immediate
     loop {
         ticks.tick().await;
@@ -90,7 +149,8 @@ async fn print_stats(every: Duration) {
     }
 }
 
-/// Command line: `[ADDR] [--stats SECS] [--work-ms MS] [--worker threads|inline|fallback]`.
+/// Command line: `[ADDR] [--stats SECS] [--work-ms MS] [--worker threads|inline|fallback]
+/// [--grace SECS]`.
 struct Args {
     /// Where to listen.
     addr: SocketAddr,
@@ -100,6 +160,8 @@ struct Args {
     work: Option<Duration>,
     /// The worker by name (`evloop::worker::by_name`); the runtime's default when absent.
     worker: Option<String>,
+    /// How long a shutdown waits for the messages in flight.
+    grace: Duration,
 }
 
 impl Args {
@@ -111,6 +173,7 @@ impl Args {
             stats_every: None,
             work: None,
             worker: None,
+            grace: Duration::from_secs(5),
         };
         let mut argv = std::env::args().skip(1);
         while let Some(arg) = argv.next() {
@@ -124,6 +187,10 @@ impl Args {
                     args.work = Some(Duration::from_millis(ms));
                 }
                 "--worker" => args.worker = Some(argv.next().ok_or_else(usage)?),
+                "--grace" => {
+                    let secs: f64 = argv.next().and_then(|s| s.parse().ok()).ok_or_else(usage)?;
+                    args.grace = Duration::from_secs_f64(secs.max(0.0));
+                }
                 addr => args.addr = addr.parse().map_err(|_| usage())?,
             }
         }
@@ -136,7 +203,8 @@ impl Args {
             io::ErrorKind::InvalidInput,
             format!(
                 "usage: echo_server [ADDR] [--stats SECS] [--work-ms MS] \
-                 [--worker threads|inline|fallback]   (ADDR default 127.0.0.1:7878){}",
+                 [--worker threads|inline|fallback] [--grace SECS]   \
+                 (ADDR default 127.0.0.1:7878){}",
                 if bad.is_empty() {
                     String::new()
                 } else {

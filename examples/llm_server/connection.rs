@@ -29,6 +29,9 @@
 //! "prematurely closed connection", status 499): browsers, curl and HTTP libraries do not
 //! half-close, and the alternative — serving every closed connection — is the bug this fixes.
 //!
+//! During a shutdown (`service.rs`), a connection idle between requests closes at once, and the
+//! request in flight, if any, is answered with `Connection: close` before the connection closes.
+//!
 //! Closing is a *lingering* close, as nginx and Apache do it: shut down our sending side (the
 //! client reads the response, then the end of the stream), then read and discard whatever the
 //! client still sends, for a bounded time, until it closes. Closing with unread bytes in the
@@ -42,6 +45,7 @@ use std::time::Duration;
 
 use evloop::io::{AsyncReadExt, AsyncWriteExt};
 use evloop::net::TcpStream;
+use evloop::sync::watch;
 use evloop::time::timeout;
 
 use crate::generation::Departure;
@@ -74,6 +78,11 @@ pub enum Ending {
     WriteTimedOut,
     /// The client left while its request waited or ran: nothing was written.
     Left(Departure),
+    /// The server is shutting down: closed between requests, or after answering the last one.
+    ShuttingDown {
+        /// Requests answered on this connection.
+        served: u64,
+    },
 }
 
 impl fmt::Display for Ending {
@@ -95,13 +104,21 @@ impl fmt::Display for Ending {
                 f.write_str("client did not read its response in time, closed")
             }
             Ending::Left(departure) => write!(f, "{departure} while its request was served"),
+            Ending::ShuttingDown { served } => {
+                write!(f, "closed for the shutdown after {served} requests")
+            }
         }
     }
 }
 
-/// Serves requests on `stream` until the client closes, asks to close, stalls or misbehaves.
-/// `Err` only for I/O errors (a reset, a broken pipe); every other way out is an [`Ending`].
-pub async fn serve_connection(stream: TcpStream, service: &Service) -> io::Result<Ending> {
+/// Serves requests on `stream` until the client closes, asks to close, stalls or misbehaves, or
+/// `shutting_down` turns true. `Err` only for I/O errors (a reset, a broken pipe); every other way
+/// out is an [`Ending`].
+pub async fn serve_connection(
+    stream: TcpStream,
+    service: &Service,
+    mut shutting_down: watch::Receiver<bool>,
+) -> io::Result<Ending> {
     // Responses are small and each one is complete: send it now, not after the last ACK (Nagle).
     stream.set_nodelay(true)?;
     let settings = service.settings();
@@ -114,6 +131,20 @@ pub async fn serve_connection(stream: TcpStream, service: &Service) -> io::Resul
     };
     let mut served = 0;
     loop {
+        // 0. Idle between requests: a shutdown closes the connection here, and so does the idle
+        //    timeout. Once a byte of the next request is in, the request is in flight.
+        if conn.buf.is_empty() {
+            evloop::select! {
+                biased;
+                _ = shutting_down.changed() => {
+                    return conn.close(Ending::ShuttingDown { served }).await;
+                }
+                readable = timeout(conn.timeout, conn.stream.readable()) => match readable {
+                    Ok(ready) => ready?,
+                    Err(_elapsed) => return conn.close(Ending::Idle).await,
+                },
+            }
+        }
         // 1. One whole request, head and body, within the deadline.
         let (request, body) = match timeout(conn.timeout, conn.read_request()).await {
             Ok(Ok(Some(read))) => read,
@@ -149,8 +180,15 @@ pub async fn serve_connection(stream: TcpStream, service: &Service) -> io::Resul
             Ok(response) => response,
             Err(departure) => return Ok(Ending::Left(departure)),
         };
-        // 3. Write it, then keep going or close as the client asked.
-        let bytes = response.bytes_for(&request.method, request.keep_alive);
+        // 3. Write it, then keep going or close as the client asked (or the shutdown does).
+        let closing = *shutting_down.borrow();
+        let bytes = response.bytes_for(&request.method, request.keep_alive && !closing);
+        if closing {
+            served += 1;
+            return conn
+                .answer_and_close(&bytes, Ending::ShuttingDown { served })
+                .await;
+        }
         if !request.keep_alive {
             return conn.answer_and_close(&bytes, Ending::CloseRequested).await;
         }

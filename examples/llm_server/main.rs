@@ -9,8 +9,11 @@
 //! (make the OS refuse new threads first, with seccomp where it can), `--read-timeout-ms MS`
 //! (default 10000: time a client has to send a request or take a response), `--max-waiting N`
 //! (default 64: requests that may wait for the lock; more get `503` at once) and
-//! `--retry-after-s S` (default 1: the `Retry-After` of that 503). It prints `listening on ADDR`,
-//! then which way blocking work goes, and serves until killed.
+//! `--retry-after-s S` (default 1: the `Retry-After` of that 503) and `--grace SECS` (default 5:
+//! how long Ctrl-C waits for the requests in flight). It prints `listening on ADDR`, then which
+//! way blocking work goes, and serves until Ctrl-C: then it stops accepting, answers the requests
+//! in flight (`Connection: close`), closes idle connections, prints its final `/stats` and exits
+//! with status 0 (`service.rs`, "Graceful shutdown"; `tests/llm_server_shutdown.rs`).
 //!
 //! **Watch it live**: open `http://localhost:8080/` in a browser. The page polls `/stats.json` a few
 //! times a second and draws the loop lag and utilization per second for the last minute, the
@@ -70,6 +73,7 @@ use std::time::Duration;
 
 use evloop::Runtime;
 use evloop::net::TcpListener;
+use evloop::signal::unix::{SignalKind, signal};
 use evloop::worker::Worker;
 use service::{Service, Settings};
 
@@ -84,7 +88,9 @@ fn main() -> io::Result<()> {
         .build()?;
     let probe = rt.worker_stats().probe;
     rt.block_on(async {
-        let listener = TcpListener::bind(args.addr)?;
+        let listener = TcpListener::bind(args.addr).await?;
+        // Listen for Ctrl-C before announcing: from "listening on" on, SIGINT means "shut down".
+        let mut interrupt = signal(SignalKind::interrupt())?;
         announce(listener.local_addr()?)?;
         if let Some(probe) = probe {
             println!("{probe}");
@@ -103,8 +109,15 @@ fn main() -> io::Result<()> {
         settings.read_timeout = args.read_timeout;
         settings.max_waiting = args.max_waiting;
         settings.retry_after = args.retry_after;
+        settings.grace = args.grace;
         settings.trace = rt.trace();
-        Service::new(settings).serve(listener).await
+        let service = Service::new(settings);
+        let ctrl_c = async {
+            interrupt.recv().await;
+        };
+        service.clone().serve_until(listener, ctrl_c).await?;
+        println!("final stats:\n{}", service.stats());
+        Ok(())
     })
 }
 
@@ -147,6 +160,8 @@ struct Args {
     max_waiting: usize,
     /// `Retry-After` of the 503 for a full line.
     retry_after: Duration,
+    /// How long Ctrl-C waits for the requests in flight.
+    grace: Duration,
 }
 
 impl Args {
@@ -161,6 +176,7 @@ impl Args {
             read_timeout: Duration::from_secs(10),
             max_waiting: 64,
             retry_after: Duration::from_secs(1),
+            grace: Duration::from_secs(5),
         };
         let mut argv = std::env::args().skip(1);
         while let Some(arg) = argv.next() {
@@ -177,6 +193,11 @@ impl Args {
                 "--max-waiting" => args.max_waiting = number()? as usize,
                 "--retry-after-s" => args.retry_after = Duration::from_secs(number()?.max(1)),
                 "--deny-threads" => args.deny_threads = true,
+                "--grace" => {
+                    let secs = argv.next().and_then(|v| v.parse::<f64>().ok());
+                    let secs = secs.ok_or_else(|| Args::bad(&arg))?;
+                    args.grace = Duration::from_secs_f64(secs.max(0.0));
+                }
                 addr => args.addr = addr.parse().map_err(|_| Args::bad(addr))?,
             }
         }
@@ -193,7 +214,8 @@ impl Args {
             format!(
                 "not understood: {what}\nusage: llm_server [ADDR] [--worker threads|inline|fallback] \
                  [--lock|--no-lock] [--work-ms MS] [--read-timeout-ms MS] [--max-waiting N] \
-                 [--retry-after-s S] [--deny-threads] (see the top of examples/llm_server/main.rs)"
+                 [--retry-after-s S] [--grace SECS] [--deny-threads] (see the top of \
+                 examples/llm_server/main.rs)"
             ),
         )
     }

@@ -23,17 +23,28 @@
 //! with one model instance (one GPU) must. Waiting for it is async: a request queued behind the
 //! lock costs no thread and does not block the loop. How many may wait, and what happens to those
 //! whose client leaves, is `generation.rs`.
+//!
+//! ## Graceful shutdown
+//!
+//! [`Service::serve_until`] accepts until its `shutdown` future completes (Ctrl-C in `main.rs`),
+//! then: the listener closes (new connects are refused); every connection hears it through a
+//! `watch` channel — one idle between requests closes at once, one with a request in flight (being
+//! read, waiting for the lock, in the model, being written) answers it with `Connection: close`
+//! and closes; after `Settings::grace` the connections still open are aborted.
 
 use std::cell::{Cell, RefCell};
 use std::future::{Future, poll_fn};
 use std::io;
+use std::net::SocketAddr;
+use std::pin::pin;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Poll, Waker};
 use std::time::Duration;
 
-use evloop::net::TcpListener;
-use evloop::spawn;
+use evloop::net::{TcpListener, TcpStream};
+use evloop::sync::watch;
+use evloop::task::JoinSet;
 use evloop::trace::Trace;
 
 use crate::connection::serve_connection;
@@ -58,6 +69,8 @@ pub struct Settings {
     pub retry_after: Duration,
     /// The blocking model `POST /generate` calls.
     pub model: Model,
+    /// How long a shutdown waits for the requests in flight before it aborts their connections.
+    pub grace: Duration,
     /// The runtime's trace, for the live page's strip of the last seconds (`None`: no strip).
     pub trace: Option<Arc<Trace>>,
 }
@@ -72,6 +85,7 @@ impl Settings {
             max_waiting: 64,
             retry_after: Duration::from_secs(1),
             model,
+            grace: Duration::from_secs(5),
             trace: None,
         }
     }
@@ -85,6 +99,8 @@ pub struct Service {
     generations: Generations,
     /// Connections being served.
     connections: Connections,
+    /// `true` once the service is shutting down; each connection watches it.
+    shutdown: watch::Sender<bool>,
     /// The live page and its history.
     dashboard: Dashboard,
 }
@@ -103,6 +119,7 @@ impl Service {
             settings,
             generations,
             connections: Connections::default(),
+            shutdown: watch::Sender::new(false),
         })
     }
 
@@ -113,18 +130,64 @@ impl Service {
 
     /// Accepts connections forever, one task each. Returns only if the listener breaks (`accept`
     /// itself rides out running out of file descriptors).
+    #[allow(dead_code)] // used by tests/llm_server.rs only; the example stops on Ctrl-C
     pub async fn serve(self: Rc<Self>, listener: TcpListener) -> io::Result<()> {
+        self.serve_until(listener, std::future::pending()).await
+    }
+
+    /// Accepts connections, one task each, until `shutdown` completes; then shuts down gracefully
+    /// (module docs) and returns. `Err` only if the listener breaks.
+    pub async fn serve_until(
+        self: Rc<Self>,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()>,
+    ) -> io::Result<()> {
+        let mut shutdown = pin!(shutdown);
+        let mut connections = JoinSet::new();
         loop {
-            let (stream, peer) = listener.accept().await?;
-            let service = self.clone();
-            spawn(async move {
-                // Counted until the socket is closed: `stream` is dropped inside the call.
-                let _open = service.connections.open();
-                match serve_connection(stream, &service).await {
-                    Ok(ending) => log::debug!("{peer}: {ending}"),
-                    Err(e) => log::debug!("{peer}: connection ended with an error: {e}"),
+            evloop::select! {
+                biased;
+                _ = &mut shutdown => break,
+                accepted = listener.accept() => {
+                    let (stream, peer) = accepted?;
+                    connections.spawn(self.clone().connection(stream, peer));
                 }
-            });
+                // Reap the connections that ended, so the set holds only live ones.
+                Some(_) = connections.join_next() => {}
+            }
+        }
+        drop(listener); // new connects are refused from here on
+        self.finish(connections).await;
+        Ok(())
+    }
+
+    /// One connection's task.
+    async fn connection(self: Rc<Self>, stream: TcpStream, peer: SocketAddr) {
+        // Counted until the socket is closed: `stream` is dropped inside the call.
+        let _open = self.connections.open();
+        match serve_connection(stream, &self, self.shutdown.subscribe()).await {
+            Ok(ending) => log::debug!("{peer}: {ending}"),
+            Err(e) => log::debug!("{peer}: connection ended with an error: {e}"),
+        }
+    }
+
+    /// Tells every connection to finish, waits for them at most `grace`, aborts the rest.
+    async fn finish(&self, mut connections: JoinSet<()>) {
+        let grace = self.settings.grace;
+        println!(
+            "shutting down: {} connection(s) open; waiting up to {} ms for the requests in flight",
+            connections.len(),
+            grace.as_millis()
+        );
+        self.shutdown.send_replace(true);
+        let all_done = async { while connections.join_next().await.is_some() {} };
+        if evloop::time::timeout(grace, all_done).await.is_err() {
+            log::warn!(
+                "shutdown: {} connection(s) still busy after {} ms, aborting them",
+                connections.len(),
+                grace.as_millis()
+            );
+            connections.shutdown().await;
         }
     }
 
@@ -155,8 +218,9 @@ impl Service {
         Ok(response)
     }
 
-    /// `GET /stats`: the loop, the worker, the lock, the line and the connections, as text.
-    fn stats(&self) -> String {
+    /// `GET /stats`: the loop, the worker, the lock, the line and the connections, as text (also
+    /// the example's last words after a shutdown).
+    pub fn stats(&self) -> String {
         format!(
             "{}\n{}\n{}connections: {} open, {} accepted\n",
             evloop::stats(),

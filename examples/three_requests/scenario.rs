@@ -18,7 +18,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use evloop::sync::{ContentionStats, Mutex};
-use evloop::time::{Instant, interval, sleep};
+use evloop::time::{Instant, MissedTickBehavior, interval, sleep};
 use evloop::worker::{Execution, Worker};
 use evloop::{Runtime, spawn_named};
 
@@ -198,6 +198,8 @@ async fn heartbeat(
     done: Rc<Cell<bool>>,
 ) {
     let mut iv = interval(period);
+    // A stalled loop shows as one late tick, then the rhythm resumes (no catch-up burst).
+    iv.set_missed_tick_behavior(MissedTickBehavior::Skip);
     while !done.get() {
         let due = iv.tick().await;
         ticks.borrow_mut().push(Tick {

@@ -12,12 +12,14 @@
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use super::cell::{Stage, TaskCell};
-use super::{JoinError, TaskId};
+use super::abort_handle::AbortTarget;
+use super::cell::{Stage, Task, TaskCell};
+use super::{AbortHandle, JoinError, TaskId, drop_payload};
 
 /// An owned permission to await (or cancel) a spawned task's output.
 pub struct JoinHandle<T> {
@@ -40,6 +42,13 @@ impl<T> JoinHandle<T> {
     /// this handle gives a cancelled `JoinError`; if it already finished, nothing changes.
     pub fn abort(&self) {
         self.task.abort();
+    }
+
+    /// A handle that can cancel the task but not take its output (`abort_handle.rs`).
+    pub fn abort_handle(&self) -> AbortHandle {
+        // Trait upcasting: the same task, seen through the part that does not know `T`.
+        let task: Arc<dyn AbortTarget> = self.task.clone();
+        AbortHandle::new(task)
     }
 
     /// True once the task has finished (completed, panicked or been cancelled).
@@ -75,25 +84,16 @@ impl<T> fmt::Debug for JoinHandle<T> {
     }
 }
 
-/// What a `JoinHandle<T>` needs from its task, whatever the future type.
-pub(crate) trait JoinTarget<T> {
-    /// The task's id.
-    fn id(&self) -> TaskId;
+/// What a `JoinHandle<T>` needs from its task, whatever the future type (and, through the
+/// supertrait, what an `AbortHandle` made from it needs: `id`, `abort`, `is_finished`).
+pub(crate) trait JoinTarget<T>: AbortTarget {
     /// Takes the output if the task finished, else remembers `cx`'s waker.
     fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>>;
-    /// Asks the loop to cancel the task at its next turn.
-    fn abort(&self);
-    /// True once the task has finished (its output may already be taken).
-    fn is_finished(&self) -> bool;
     /// The handle is going away: nobody will take the output.
     fn detach(&self);
 }
 
 impl<F: Future + 'static> JoinTarget<F::Output> for TaskCell<F> {
-    fn id(&self) -> TaskId {
-        self.header.id()
-    }
-
     fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<F::Output, JoinError>> {
         // A task awaiting its own handle finds its stage borrowed by its own poll: it can never
         // finish, exactly as in tokio. Pending (forever) is the honest answer.
@@ -116,30 +116,25 @@ impl<F: Future + 'static> JoinTarget<F::Output> for TaskCell<F> {
         }
     }
 
-    fn abort(&self) {
-        if !self.is_finished() {
-            self.header.request_cancel();
-            self.header.schedule();
-        }
-    }
-
-    fn is_finished(&self) -> bool {
-        match self.stage.try_borrow_mut() {
-            Ok(mut stage) => !matches!(&mut *stage, Stage::Running(_)),
-            Err(_) => false, // being polled right now: running
-        }
-    }
-
     fn detach(&self) {
         self.header.lose_join_interest();
         self.join_waker.set(None);
         if let Ok(mut stage) = self.stage.try_borrow_mut()
             && matches!(&mut *stage, Stage::Finished(_))
         {
-            // Keep the promise: the output is dropped here, on the loop thread.
+            // Keep the promise: the output is dropped here, on the loop thread. Its destructor
+            // (or a panic payload's) may panic; the caller only dropped a handle, so the panic is
+            // contained and logged, as `finish` does for the output of a detached task.
             let output = std::mem::replace(&mut *stage, Stage::Consumed);
             drop(stage);
-            drop(output);
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| drop(output))) {
+                log::warn!(
+                    "{} ({}): output destructor panicked when its JoinHandle was dropped",
+                    self.header.id(),
+                    self.meta()
+                );
+                drop_payload(payload);
+            }
         }
     }
 }

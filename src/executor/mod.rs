@@ -16,11 +16,14 @@
 //! it needs back. The runtime (`runtime/`) drives it together with the reactor and the timers.
 //!
 //! Reading order: `id.rs`, `join_error.rs`, `cell.rs`, `waker.rs`, `run_queue.rs`,
-//! `scheduler.rs` (with `blocked_loop.rs`, `lag_sampler.rs` and `traced.rs`), `join_handle.rs`,
+//! `scheduler.rs` (with `blocked_loop.rs`, `lag_sampler.rs`, `traced.rs`, and `coop.rs`, the
+//! budget each poll gets), `abort_handle.rs` (what cancelling needs), `join_handle.rs`,
 //! `yield_now.rs`.
 
+mod abort_handle;
 mod blocked_loop;
 pub(crate) mod cell;
+pub(crate) mod coop;
 mod id;
 mod join_error;
 mod join_handle;
@@ -35,6 +38,7 @@ use std::borrow::Cow;
 use std::future::Future;
 use std::panic::Location;
 
+pub use abort_handle::AbortHandle;
 pub use id::TaskId;
 pub use join_error::JoinError;
 pub(crate) use join_error::drop_payload;

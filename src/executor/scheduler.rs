@@ -25,6 +25,7 @@ use slab::Slab;
 
 use super::blocked_loop::BlockedLoopDetector;
 use super::cell::{RunResult, Task, TaskCell, TaskMeta};
+use super::coop::{self, Budget};
 use super::lag_sampler::LagSampler;
 use super::run_queue::{Notified, RunQueue};
 use super::traced;
@@ -62,15 +63,19 @@ pub(crate) struct Scheduler {
     remote_buf: RefCell<Vec<TaskId>>,
     /// The trace recorder, when tracing is on (`traced.rs`): checked once per poll.
     trace: Option<Arc<Trace>>,
+    /// The operations each poll may complete before it must yield (`coop.rs`).
+    budget: Budget,
 }
 
 impl Scheduler {
     /// An empty scheduler around `inbox`; polls at least `slow_poll_threshold` long are logged;
-    /// polls and wakes are recorded in `trace`, if given.
+    /// polls and wakes are recorded in `trace`, if given; each poll may complete `budget`
+    /// operations (`coop.rs`).
     pub(crate) fn new(
         inbox: Arc<Inbox>,
         slow_poll_threshold: Option<Duration>,
         trace: Option<Arc<Trace>>,
+        budget: Budget,
     ) -> Scheduler {
         Scheduler {
             tasks: RefCell::new(Slab::new()),
@@ -83,7 +88,13 @@ impl Scheduler {
             counters: LoopCounters::default(),
             remote_buf: RefCell::new(Vec::new()),
             trace,
+            budget,
         }
+    }
+
+    /// The budget every poll starts with (`coop.rs`); the `block_on` future gets it too.
+    pub(crate) fn budget(&self) -> Budget {
+        self.budget
     }
 
     /// The inbox, which wakers hold.
@@ -208,7 +219,7 @@ impl Scheduler {
         let start = self.clock.now();
         self.record_lag(start, notified.woken_at);
         let traced = self.trace_poll_start();
-        let result = task.run();
+        let result = coop::with_budget(self.budget, || task.run());
         self.trace_poll_end(traced, Some(&*task));
         self.after_poll(start, Some(&*task));
         if result == RunResult::Pending {

@@ -9,8 +9,8 @@
 //! ```
 //!
 //! The future is ready when both directions are `Done`. One task waits on four readiness
-//! conditions (a readable, b writable, b readable, a writable); the reactor keeps one waker per
-//! direction per socket, and all four are this task's, so any of them wakes it.
+//! conditions (a readable, b writable, b readable, a writable); the reactor keeps the waiters of
+//! each direction of each socket, and all four are this task's, so any of them wakes it.
 
 use std::future::poll_fn;
 use std::io;

@@ -83,8 +83,10 @@
 //!   thread, so the halves are not `Send`, and the `RefCell` is never contended (see `split.rs`).
 //! - **The futures are named but not exported** (`Read`, `ReadExact`, ...), as in tokio; the numeric
 //!   reads and writes share two generic futures instead of one type per number.
-//! - **No cooperative budget.** tokio's `copy` yields after a while on an always-ready stream; here
-//!   a copy between two fast sockets runs until one says `WouldBlock` (see [`net`](crate::net)).
+//! - **The cooperative budget is spent by sockets, not here.** A `copy` between two fast sockets
+//!   yields every 128 socket operations, as tokio's does (`executor/coop.rs`); but the in-memory
+//!   streams ([`repeat()`], [`empty()`], [`sink()`]) spend nothing, so a `copy` from `repeat` to `sink`
+//!   never yields (tokio charges those too).
 //! - **A cancelled `read_line` leaves `buf` as it was** (tokio's may leave it empty); the partial
 //!   line is lost in both.
 //! - **`stream.shutdown().await` is tokio's** (`AsyncWriteExt`); std's synchronous

@@ -9,7 +9,8 @@
 //! - give up until the next event: with edge-triggered epoll no new event comes for connections
 //!   already queued, so they wait forever.
 //!
-//! `TcpListener::accept` does neither. It logs a warning and *sleeps* on a timer — 10 ms, then
+//! [`accept_with_backoff`], the accept loop of `TcpListener::accept` and `UnixListener::accept`,
+//! does neither. It logs a warning and *sleeps* on a timer — 10 ms, then
 //! 20, 40, ... capped at 100 ms — and tries again; meanwhile the loop serves every other task, and
 //! connections closing elsewhere give descriptors back. The readiness bit is not cleared (the
 //! connection is still queued), so the retry goes straight to `accept(2)`. Out of memory (ENOMEM,
@@ -21,13 +22,60 @@
 //! them like `EAGAIN`. Anything else (a closed or invalid listener) is returned to the caller.
 //!
 
+use std::fmt::Debug;
+use std::future::poll_fn;
 use std::io;
 use std::time::{Duration, Instant};
+
+use super::poll_evented::PollEvented;
+use crate::reactor::Direction;
 
 /// The first back-off after running out of descriptors.
 const BACKOFF_START: Duration = Duration::from_millis(10);
 /// The longest back-off: how late a freed descriptor may be noticed at worst.
 const BACKOFF_MAX: Duration = Duration::from_millis(100);
+
+/// The accept loop, for any listener: `accept_one` once the listener is readable, `register` the
+/// new connection with the reactor, back off while out of resources, skip the failures of single
+/// connections (module docs). Returns `Err` only when the listener itself is broken.
+pub(super) async fn accept_with_backoff<L, S, A, T>(
+    io: &PollEvented<L>,
+    accept_one: impl Fn(&L) -> io::Result<(S, A)>,
+    register: impl Fn(S) -> io::Result<T>,
+) -> io::Result<(T, A)>
+where
+    L: mio::event::Source,
+    A: Debug,
+{
+    let token = io.token();
+    let mut backoff = Backoff::default();
+    loop {
+        let accepted = poll_fn(|cx| io.poll_io(cx, Direction::Read, &accept_one)).await;
+        let (failure, error) = match accepted {
+            Ok((stream, peer)) => match register(stream) {
+                Ok(stream) => {
+                    backoff.recovered(token);
+                    log::trace!("token {token}: accepted {peer:?}");
+                    return Ok((stream, peer));
+                }
+                // epoll_ctl failed (ENOMEM, or ENOSPC: the epoll watch limit). The connection
+                // closed as it dropped; the kernel is short of something, so back off.
+                Err(e) => {
+                    log::warn!("token {token}: cannot register {peer:?}, closing it: {e}");
+                    (AcceptFailure::OutOfResources, e)
+                }
+            },
+            Err(e) => (AcceptFailure::of(&e), e),
+        };
+        match failure {
+            AcceptFailure::OutOfResources => backoff.wait(token, &error).await,
+            AcceptFailure::Connection => {
+                log::debug!("token {token}: accept skipped a failed connection: {error}");
+            }
+            AcceptFailure::Listener => return Err(error),
+        }
+    }
+}
 
 /// What a failed `accept(2)` means for the accept loop.
 #[derive(Debug, PartialEq, Eq)]

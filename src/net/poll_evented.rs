@@ -10,6 +10,11 @@
 //! event. On top of that, stream reads and writes clear readiness after a *short* transfer, which
 //! proves the buffer empty (or full) without one more call that would only return `WouldBlock`.
 //!
+//! Each `poll_io` and `poll_ready` that completes spends one unit of the task's cooperative
+//! budget (`executor/coop.rs`); when it is spent they return `Pending` without touching the socket,
+//! after waking the task. That, and not the reactor, is where a busy connection is made to yield:
+//! the reactor knows nothing about tasks.
+//!
 //! Nothing here allocates or re-registers: registration happens once in `new`, for both
 //! directions, and each operation costs one system call when the socket is ready.
 //!
@@ -22,6 +27,7 @@ use std::task::{Context, Poll, ready};
 use mio::Interest;
 use mio::event::Source;
 
+use crate::executor::coop;
 use crate::io::ReadBuf;
 use crate::reactor::{Direction, Registration};
 use crate::runtime::context;
@@ -59,19 +65,64 @@ impl<S: Source> PollEvented<S> {
     }
 
     /// Runs the non-blocking `op` on the socket once it is ready in `dir` (see
-    /// `Registration::poll_io`).
+    /// `Registration::poll_io`), if the task's budget allows one more operation.
     pub(crate) fn poll_io<R>(
         &self,
         cx: &mut Context<'_>,
         dir: Direction,
         mut op: impl FnMut(&S) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        self.registration.poll_io(cx, dir, || op(&self.source))
+        let coop = ready!(coop::poll_proceed(cx));
+        let Poll::Ready(result) = self.registration.poll_io(cx, dir, || op(&self.source)) else {
+            return self.wait();
+        };
+        coop.made_progress();
+        Poll::Ready(result)
     }
 
-    /// `Ready` once the reactor says `dir` may make progress (nothing is read or written).
+    /// `Ready` once the reactor says `dir` may make progress (nothing is read or written). Costs
+    /// one unit of budget: `readable().await` + `try_read` in a loop is an operation loop too.
     pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<()> {
-        self.registration.poll_ready(cx, dir)
+        let coop = ready!(coop::poll_proceed(cx));
+        if self.registration.poll_ready(cx, dir).is_pending() {
+            return self.wait();
+        }
+        coop.made_progress();
+        Poll::Ready(())
+    }
+
+    /// `Pending`: the task now waits for this socket's reactor to wake it — after checking that
+    /// the reactor is the one of the loop running the task.
+    ///
+    /// A socket belongs to the runtime that created it. Awaited on another runtime's loop (or on
+    /// none), it would leave its waker with a reactor that nobody polls: a wait that never ends,
+    /// and nothing to say why. So it panics and names the mistake. The check is made only here,
+    /// on the way to waiting, where the hang would begin: an operation that completes at once
+    /// needs no reactor, and the hot path (data already there) pays nothing.
+    fn wait<T>(&self) -> Poll<T> {
+        match context::with_core(|core| self.registration.is_in(core.reactor())) {
+            Some(true) => Poll::Pending,
+            Some(false) => panic!(
+                "this {} (token {}) was created on another evloop runtime and awaited on this \
+                 one: only the runtime that created a socket watches it, so this wait would never \
+                 end. Create sockets inside the runtime that uses them",
+                self.kind(),
+                self.token()
+            ),
+            None => panic!(
+                "this {} (token {}) was awaited outside the evloop runtime that created it: only \
+                 that runtime's loop watches it, so this wait would never end. Await it inside \
+                 that runtime's `block_on`",
+                self.kind(),
+                self.token()
+            ),
+        }
+    }
+
+    /// The socket type's short name (`TcpStream`), for messages.
+    fn kind(&self) -> &'static str {
+        let full = std::any::type_name::<S>();
+        full.rsplit("::").next().unwrap_or(full)
     }
 
     /// Runs `op` once, now, whatever the slot says; a `WouldBlock` clears readiness so that the

@@ -1,12 +1,12 @@
 //! Split halves of a `TcpStream`: read in one place while writing in another.
 //!
-//! A TCP connection is two independent byte streams, one each way, and the reactor keeps a
-//! separate waker for each direction of a socket. So a reader parked on "no data yet" and a writer
+//! A TCP connection is two independent byte streams, one each way, and the reactor keeps the
+//! waiters of each direction of a socket apart. So a reader parked on "no data yet" and a writer
 //! parked on "send buffer full" can wait on the same socket at the same time, and an event wakes
 //! the one(s) it concerns:
 //!
 //! ```text
-//!  slot of token 7: readiness | reader waker (task A) | writer waker (task B)
+//!  slot of token 7: readiness | readers (task A) | writers (task B)
 //!  event(7, readable)  ──► wakes task A only
 //!  event(7, writable)  ──► wakes task B only
 //! ```
@@ -256,7 +256,7 @@ mod tests {
         let rt = Runtime::new().expect("runtime");
         let received = rt.block_on(async {
             let test = async {
-                let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+                let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
                 let addr = listener.local_addr().expect("addr");
                 let peer = spawn(echo_peer(listener));
                 let stream = TcpStream::connect(addr).await.expect("connect");

@@ -17,17 +17,16 @@
 //! (`tests/reliability_load.rs` saw it). [`TcpListener::bind`] therefore asks for 1024, tokio's
 //! value (the kernel caps it at `net.core.somaxconn`, 4096 on current Linux).
 
-use std::future::poll_fn;
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 
 use mio::Interest;
 
-use super::accept_backoff::{AcceptFailure, Backoff};
+use super::ToSocketAddrs;
+use super::accept_backoff::accept_with_backoff;
 use super::poll_evented::PollEvented;
 use super::tcp_stream::TcpStream;
-use crate::reactor::Direction;
 
 /// Connections the kernel may hold for `accept` (tokio's value; see the module docs).
 const BACKLOG: libc::c_int = 1024;
@@ -36,7 +35,7 @@ const BACKLOG: libc::c_int = 1024;
 ///
 /// ```no_run
 /// # evloop::Runtime::new().unwrap().block_on(async {
-/// let listener = evloop::net::TcpListener::bind("127.0.0.1:0")?;
+/// let listener = evloop::net::TcpListener::bind("127.0.0.1:0").await?;
 /// loop {
 ///     let (stream, peer) = listener.accept().await?;
 ///     evloop::spawn(async move { /* serve `stream` */ drop((stream, peer)) });
@@ -53,12 +52,21 @@ impl TcpListener {
     /// Binds to `addr` (the first address that works) and starts listening, with `SO_REUSEADDR`
     /// and a backlog of 1024 (module docs). Port 0 picks a free port: see [`local_addr`].
     ///
+    /// `async` as in tokio, because `addr` may be a host name (`"localhost:8080"`), resolved on the
+    /// worker; a literal address (`"127.0.0.1:0"`) completes at the first poll, with no thread hop.
+    /// For a listen backlog or options of your own, use [`TcpSocket`](super::TcpSocket).
+    ///
     /// [`local_addr`]: TcpListener::local_addr
     ///
     /// # Panics
     /// Outside a runtime.
-    pub fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
-        let listener = super::each_addr(addr, mio::net::TcpListener::bind)?;
+    pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
+        super::each_addr(addr, TcpListener::bind_addr).await
+    }
+
+    /// Binds to one address and listens with [`BACKLOG`].
+    fn bind_addr(addr: SocketAddr) -> io::Result<TcpListener> {
+        let listener = mio::net::TcpListener::bind(addr)?;
         // mio listened with 128; listening again on a listening socket only changes the backlog.
         crate::sys::listen(listener.as_fd(), BACKLOG)?;
         TcpListener::from_mio(listener)
@@ -73,8 +81,8 @@ impl TcpListener {
         TcpListener::from_mio(mio::net::TcpListener::from_std(listener))
     }
 
-    /// Registers a mio listener for reading.
-    fn from_mio(listener: mio::net::TcpListener) -> io::Result<TcpListener> {
+    /// Registers a mio listener for reading (also the last step of `TcpSocket::listen`).
+    pub(super) fn from_mio(listener: mio::net::TcpListener) -> io::Result<TcpListener> {
         let io = PollEvented::new(listener, Interest::READABLE)?;
         log::trace!(
             "token {}: listening on {:?}",
@@ -91,34 +99,7 @@ impl TcpListener {
     /// when the listener itself is broken. Cancel-safe: a connection is either returned or left
     /// queued in the kernel.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let token = self.io.token();
-        let mut backoff = Backoff::default();
-        loop {
-            let accepted = poll_fn(|cx| self.io.poll_io(cx, Direction::Read, |l| l.accept())).await;
-            let (failure, error) = match accepted {
-                Ok((stream, peer)) => match TcpStream::from_mio(stream) {
-                    Ok(stream) => {
-                        backoff.recovered(token);
-                        log::trace!("token {token}: accepted {peer}");
-                        return Ok((stream, peer));
-                    }
-                    // epoll_ctl failed (ENOMEM, or ENOSPC: the epoll watch limit). The connection
-                    // closes as `stream` drops; the kernel is short of something, so back off.
-                    Err(e) => {
-                        log::warn!("token {token}: cannot register {peer}, closing it: {e}");
-                        (AcceptFailure::OutOfResources, e)
-                    }
-                },
-                Err(e) => (AcceptFailure::of(&e), e),
-            };
-            match failure {
-                AcceptFailure::OutOfResources => backoff.wait(token, &error).await,
-                AcceptFailure::Connection => {
-                    log::debug!("token {token}: accept skipped a failed connection: {error}");
-                }
-                AcceptFailure::Listener => return Err(error),
-            }
-        }
+        accept_with_backoff(&self.io, |l| l.accept(), TcpStream::from_mio).await
     }
 
     /// The address the listener is bound to (with the real port when bound to port 0).

@@ -20,21 +20,23 @@
 //!
 //! ## Reading in one task, writing in another
 //!
-//! `read` and `write` take `&mut self`, so one `TcpStream` has one reader and one writer at a time
-//! — the reactor keeps exactly one waker per direction. To read and write concurrently, split it:
+//! `read` and `write` take `&mut self`, so one `TcpStream` has one reader and one writer at a time.
+//! (The reactor itself would wake any number of waiters per direction: `readable()` takes `&self`,
+//! and two tasks may await it on a shared stream.) To read and write concurrently, split it:
 //! [`TcpStream::split`] borrows (both halves in one task, e.g. polled together), and
 //! [`TcpStream::into_split`] gives two owned halves for two tasks, sharing the stream in an `Rc`
 //! (one thread: no atomics needed). See `split.rs`.
 
 use std::future::poll_fn;
 use std::io::{self, IoSlice};
-use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use mio::Interest;
 
+use super::ToSocketAddrs;
 use super::poll_evented::PollEvented;
 use super::split::{self, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
 use crate::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -63,14 +65,14 @@ impl TcpStream {
     /// Opens a connection to `addr`, trying each address it resolves to in turn.
     ///
     /// Returns the operating system's error for the last address tried (`ConnectionRefused`,
-    /// `TimedOut`, `NetworkUnreachable`, ...). A host name is resolved with the blocking resolver;
-    /// see the module docs of [`net`](crate::net).
+    /// `TimedOut`, `NetworkUnreachable`, ...). A host name is resolved on the worker, a literal
+    /// address on the spot (see [`ToSocketAddrs`]).
     ///
     /// # Panics
     /// Outside a runtime.
-    pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
+    pub async fn connect<A: ToSocketAddrs>(addr: A) -> io::Result<TcpStream> {
         let mut last_err = None;
-        for addr in addr.to_socket_addrs()? {
+        for addr in super::addr::resolve(addr).await? {
             match TcpStream::connect_addr(addr).await {
                 Ok(stream) => return Ok(stream),
                 Err(e) => last_err = Some(e),
@@ -81,10 +83,17 @@ impl TcpStream {
 
     /// Connects to one address: start the handshake, then wait for it to finish.
     async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
-        let stream = TcpStream::from_mio(mio::net::TcpStream::connect(addr)?)?;
-        poll_fn(|cx| stream.poll_connected(cx)).await?;
-        log::trace!("token {}: connected to {addr}", stream.io.token());
-        Ok(stream)
+        TcpStream::from_mio(mio::net::TcpStream::connect(addr)?)?
+            .connected(addr)
+            .await
+    }
+
+    /// Waits for the handshake that `connect(2)` started on this stream to finish (also used by
+    /// `TcpSocket::connect`).
+    pub(super) async fn connected(self, addr: SocketAddr) -> io::Result<TcpStream> {
+        poll_fn(|cx| self.poll_connected(cx)).await?;
+        log::trace!("token {}: connected to {addr}", self.io.token());
+        Ok(self)
     }
 
     /// `Ready(Ok)` once the handshake succeeded, `Ready(Err)` once it failed.

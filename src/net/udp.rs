@@ -5,20 +5,20 @@
 //! expect). A datagram shorter than the buffer says nothing about whether another one is queued,
 //! so, unlike TCP reads, readiness is cleared only by `WouldBlock`.
 //!
-//! The methods take `&self`, so an `Rc<UdpSocket>` can be shared by a task that receives and a
-//! task that sends. The reactor keeps one waker per direction, though: two tasks *receiving* (or
-//! two sending) at the same time on one socket is not supported — the second one's wake-up
-//! replaces the first one's, and the first waits until it is polled for another reason. tokio
-//! keeps a list of waiters per direction instead.
+//! The methods take `&self`, so an `Rc<UdpSocket>` can be shared by tasks that receive and tasks
+//! that send. Several tasks may receive at the same time: the reactor keeps every waiter of a
+//! direction and wakes them all when a datagram arrives; one gets it, the others find
+//! `WouldBlock` and wait for the next.
 
 use std::future::poll_fn;
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::task::{Context, Poll};
 
 use mio::Interest;
 
+use super::ToSocketAddrs;
 use super::poll_evented::PollEvented;
 use crate::reactor::Direction;
 
@@ -26,7 +26,7 @@ use crate::reactor::Direction;
 ///
 /// ```no_run
 /// # evloop::Runtime::new().unwrap().block_on(async {
-/// let socket = evloop::net::UdpSocket::bind("127.0.0.1:0")?;
+/// let socket = evloop::net::UdpSocket::bind("127.0.0.1:0").await?;
 /// let mut buf = [0u8; 1500];
 /// let (n, from) = socket.recv_from(&mut buf).await?;
 /// socket.send_to(&buf[..n], from).await?;
@@ -39,12 +39,13 @@ pub struct UdpSocket {
 }
 
 impl UdpSocket {
-    /// Binds to `addr` (the first address that works). Port 0 picks a free port.
+    /// Binds to `addr` (the first address that works). Port 0 picks a free port. `async` as in
+    /// tokio: a host name is resolved on the worker ([`ToSocketAddrs`]).
     ///
     /// # Panics
     /// Outside a runtime.
-    pub fn bind(addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
-        let socket = super::each_addr(addr, mio::net::UdpSocket::bind)?;
+    pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<UdpSocket> {
+        let socket = super::each_addr(addr, mio::net::UdpSocket::bind).await?;
         UdpSocket::from_mio(socket)
     }
 
@@ -63,9 +64,15 @@ impl UdpSocket {
         Ok(UdpSocket { io })
     }
 
-    /// Sends one datagram to `target`; returns the bytes sent (all of `buf`, or an error such as
-    /// `EMSGSIZE` for a datagram too large). Waits while the send buffer is full. Cancel-safe.
-    pub async fn send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
+    /// Sends one datagram to `target` (its first address, when a name resolves to several);
+    /// returns the bytes sent (all of `buf`, or an error such as `EMSGSIZE` for a datagram too
+    /// large). Waits while the send buffer is full. Cancel-safe once the address is known.
+    pub async fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], target: A) -> io::Result<usize> {
+        let target = super::addr::resolve(target)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(super::no_addresses)?;
         poll_fn(|cx| self.poll_send_to(cx, buf, target)).await
     }
 
@@ -94,10 +101,10 @@ impl UdpSocket {
         self.io.poll_io(cx, Direction::Read, |s| s.recv_from(buf))
     }
 
-    /// Sets the default peer: `send` goes there, and only its datagrams are received. Does not
-    /// wait (UDP has no handshake).
-    pub fn connect(&self, addr: SocketAddr) -> io::Result<()> {
-        self.io.source().connect(addr)
+    /// Sets the default peer (the first address that works): `send` goes there, and only its
+    /// datagrams are received. UDP has no handshake; the wait is only for a name's resolution.
+    pub async fn connect<A: ToSocketAddrs>(&self, addr: A) -> io::Result<()> {
+        super::each_addr(addr, |addr| self.io.source().connect(addr)).await
     }
 
     /// Sends one datagram to the connected peer.
@@ -165,8 +172,8 @@ mod tests {
     #[cfg_attr(miri, ignore)] // real sockets
     fn a_datagram_goes_there_and_back() {
         run(async {
-            let a = UdpSocket::bind("127.0.0.1:0").expect("bind a");
-            let b = Rc::new(UdpSocket::bind("127.0.0.1:0").expect("bind b"));
+            let a = UdpSocket::bind("127.0.0.1:0").await.expect("bind a");
+            let b = Rc::new(UdpSocket::bind("127.0.0.1:0").await.expect("bind b"));
             let (a_addr, b_addr) = (a.local_addr().expect("addr"), b.local_addr().expect("addr"));
             // b waits for a datagram before one is sent, then answers it.
             let b2 = b.clone();
@@ -189,10 +196,14 @@ mod tests {
     #[cfg_attr(miri, ignore)] // real sockets
     fn connected_sockets_send_and_recv() {
         run(async {
-            let a = UdpSocket::bind("127.0.0.1:0").expect("bind");
-            let b = UdpSocket::bind("127.0.0.1:0").expect("bind");
-            a.connect(b.local_addr().expect("addr")).expect("connect");
-            b.connect(a.local_addr().expect("addr")).expect("connect");
+            let a = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+            let b = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+            a.connect(b.local_addr().expect("addr"))
+                .await
+                .expect("connect");
+            b.connect(a.local_addr().expect("addr"))
+                .await
+                .expect("connect");
             assert_eq!(a.peer_addr().expect("peer"), b.local_addr().expect("addr"));
             for i in 0..100u8 {
                 a.send(&[i; 3]).await.expect("send");
@@ -207,10 +218,10 @@ mod tests {
     #[cfg_attr(miri, ignore)] // real sockets
     fn an_unconnected_send_to_nowhere_is_the_os_error() {
         run(async {
-            let a = UdpSocket::bind("127.0.0.1:0").expect("bind");
+            let a = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
             // Port 0 is not a valid destination: the kernel refuses it.
             let err = a
-                .send_to(b"x", "127.0.0.1:0".parse().expect("literal"))
+                .send_to(b"x", "127.0.0.1:0")
                 .await
                 .expect_err("cannot send to port 0");
             assert_eq!(err.raw_os_error(), Some(libc::EINVAL), "{err}");

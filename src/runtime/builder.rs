@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::Runtime;
+use crate::executor::coop::DEFAULT_BUDGET;
 use crate::worker::Worker;
 
 /// Settings a runtime keeps for its lifetime.
@@ -14,6 +15,8 @@ pub(crate) struct Config {
     pub(crate) event_capacity: usize,
     /// A poll at least this long is logged as blocking the loop (`None`: never).
     pub(crate) slow_poll_threshold: Option<Duration>,
+    /// Operations one poll may complete before it must yield (`None`: no limit).
+    pub(crate) coop_budget: Option<u32>,
     /// The clock starts paused (tests; `time::pause`).
     pub(crate) start_paused: bool,
     /// Record a trace (`trace/`): in memory, or also to a file.
@@ -34,6 +37,7 @@ impl Default for Config {
         Config {
             event_capacity: 1024,
             slow_poll_threshold: Some(Duration::from_millis(100)),
+            coop_budget: Some(DEFAULT_BUDGET),
             start_paused: false,
             trace: None,
         }
@@ -50,7 +54,8 @@ pub struct Builder {
 }
 
 impl Builder {
-    /// A builder with the defaults: 1024 events per turn, slow polls logged from 100 ms.
+    /// A builder with the defaults: 1024 events per turn, slow polls logged from 100 ms, a budget
+    /// of 128 operations per poll.
     pub fn new() -> Builder {
         Builder::default()
     }
@@ -67,6 +72,20 @@ impl Builder {
     /// default (100 ms). `None` turns the warning off (the longest poll is still in the stats).
     pub fn slow_poll_threshold(mut self, threshold: Option<Duration>) -> Builder {
         self.config.slow_poll_threshold = threshold;
+        self
+    }
+
+    /// How many resource operations (socket reads, writes, accepts and readiness waits, channel
+    /// receives) one poll of a task may complete before the task must yield: the next one wakes
+    /// the task and returns `Pending`, so that other tasks and the reactor get their turn
+    /// (default 128, tokio's value; `0` counts as 1). This is what keeps a connection that always
+    /// has data from holding the loop with no blocking call at all
+    /// (`docs/07-what-blocking-means.md`).
+    ///
+    /// `None` turns the budget off: a task then runs until something it awaits says "wait",
+    /// which may be never. Only for comparisons (`examples/starvation.rs`) and tests.
+    pub fn coop_budget(mut self, budget: Option<u32>) -> Builder {
+        self.config.coop_budget = budget;
         self
     }
 

@@ -21,7 +21,8 @@
 //!                    sleeps only when nothing is ready; while work is ready, the reactor is only
 //!                    peeked at, and only once per EVENT_INTERVAL polls. Paused time (tests):
 //!                    never sleeps for a timer, jumps to it when idle (auto_advance.rs)
-//!  after_reactor     move remote wakes into the run queue; fire due timers
+//!  after_reactor     move remote wakes into the run queue; fire due timers; wake the tasks that
+//!                    yielded for lack of budget (executor/coop.rs), behind all of those
 //! ```
 
 use std::cell::{Cell, RefCell};
@@ -31,6 +32,7 @@ use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use super::builder::Config;
+use crate::executor::coop::{self, Budget};
 use crate::executor::scheduler::Scheduler;
 use crate::executor::waker::Inbox;
 use crate::reactor::Reactor;
@@ -79,7 +81,8 @@ impl Core {
         let trace = config
             .trace
             .map(|t| Arc::new(Trace::new(t.capacity, t.path)));
-        let scheduler = Scheduler::new(inbox, config.slow_poll_threshold, trace);
+        let budget = Budget::new(config.coop_budget);
+        let scheduler = Scheduler::new(inbox, config.slow_poll_threshold, trace, budget);
         if config.start_paused {
             scheduler.clock().pause();
         }
@@ -154,9 +157,12 @@ impl Core {
     /// it waited.
     pub(crate) fn poll_reactor(&self) -> std::io::Result<Duration> {
         let counters = self.scheduler.counters();
-        let busy = self.scheduler.has_ready_work();
+        // A task that ran out of budget (`executor/coop.rs`) yielded so that others could run:
+        // it is ready (no sleeping), and their events are looked for now, not up to 61 polls on.
+        let yielded = coop::has_deferred();
+        let busy = yielded || self.scheduler.has_ready_work();
         let polls = counters.polls.get();
-        if busy && polls - self.polls_at_reactor_check.get() < EVENT_INTERVAL {
+        if busy && !yielded && polls - self.polls_at_reactor_check.get() < EVENT_INTERVAL {
             // Tasks are waiting and I/O was checked recently: skip the syscall. Timers are still
             // checked in `after_reactor`, against the loop clock's last reading (a timer can be
             // up to one kernel tick late on a busy loop, see `clock.rs`).
@@ -227,10 +233,12 @@ impl Core {
         trace.counter(Counter::TasksAlive, self.scheduler.tasks_alive() as f64, at);
     }
 
-    /// Step 3 of a turn: queue remote wakes, then fire due timers.
+    /// Step 3 of a turn: queue remote wakes, fire due timers, then wake the tasks that yielded
+    /// for lack of budget — last, so they run after everyone they kept waiting.
     pub(crate) fn after_reactor(&self) {
         self.scheduler.take_remote_wakes();
         self.fire_timers();
+        coop::wake_deferred();
     }
 
     /// Wakes every timer due by the loop clock (also called by `time::advance` between steps).

@@ -6,6 +6,7 @@
 //!            │ poll each task that was ready at the start (run_ready_tasks)│
 //!            │ epoll_wait(timeout), unless busy           (poll_reactor)    │
 //!            │ remote wakes → run queue; fire timers      (after_reactor)   │
+//!            │ then the tasks that yielded for lack of budget (coop.rs)   │
 //!            └──────────────── until the block_on future is Ready ─────────┘
 //! ```
 //!
@@ -31,6 +32,7 @@ use std::time::Instant;
 pub use builder::Builder;
 
 use self::core::Core;
+use crate::executor::coop;
 use crate::executor::waker::MainWake;
 use crate::stats::RuntimeStats;
 use crate::trace::Trace;
@@ -84,7 +86,8 @@ impl Runtime {
             if inbox.take_main_wake() {
                 let start = self.core.now();
                 let traced = scheduler.trace_poll_start();
-                let poll = future.as_mut().poll(&mut cx);
+                // The `block_on` future gets a budget too: it may be the one reading a busy socket.
+                let poll = coop::with_budget(scheduler.budget(), || future.as_mut().poll(&mut cx));
                 scheduler.trace_poll_end(traced, None);
                 scheduler.after_poll(start, None);
                 if let Poll::Ready(output) = poll {

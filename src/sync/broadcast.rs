@@ -44,6 +44,7 @@ use std::sync::{Arc, Mutex as StdMutex, MutexGuard as StdMutexGuard, PoisonError
 use std::task::{Context, Poll};
 
 use super::waiting::{Ticket, WaitQueue, wake_all};
+use crate::executor::coop;
 use error::{RecvError, SendError, TryRecvError};
 
 /// Why a `broadcast` operation did not happen.
@@ -422,6 +423,9 @@ impl<T: Clone> Future for Recv<'_, T> {
     type Output = Result<T, RecvError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // A receive spends budget (`executor/coop.rs`): a sender that never stops would otherwise
+        // keep this receiver's poll going for ever.
+        let coop = std::task::ready!(coop::poll_proceed(cx));
         let this = &mut *self;
         let mut state = this.receiver.shared.state();
         let taken = match state.take(&mut this.receiver.next) {
@@ -441,6 +445,7 @@ impl<T: Clone> Future for Recv<'_, T> {
             state.receivers_waiting.remove(ticket); // gone already if a send woke us
         }
         drop(state);
+        coop.made_progress();
         // Out of the `Arc` after unlocking: moved if this was the last reference, else cloned.
         Poll::Ready(taken.map(Arc::unwrap_or_clone))
     }

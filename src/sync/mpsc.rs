@@ -31,10 +31,11 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
 pub use error::{SendError, TryRecvError, TrySendError};
 
+use crate::executor::coop;
 use crate::sync::waiting::Ticket;
 use chan::Chan;
 
@@ -278,8 +279,14 @@ impl<T> Future for Recv<'_, T> {
     type Output = Option<T>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        // A receive spends budget (`executor/coop.rs`): a channel that always has a value, fed by
+        // a busy producer, would otherwise keep its receiver's poll going forever.
+        let coop = ready!(coop::poll_proceed(cx));
         let poll = self.receiver.chan.poll_recv(cx.waker());
         self.waiting = poll.is_pending();
+        if poll.is_ready() {
+            coop.made_progress();
+        }
         poll
     }
 }

@@ -26,9 +26,10 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex as StdMutex, MutexGuard as StdMutexGuard, PoisonError};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, Waker, ready};
 
 use super::waiting::register;
+use crate::executor::coop;
 
 /// Creates a one-value channel: a [`Sender`] to send it, a [`Receiver`] to await it.
 ///
@@ -173,11 +174,15 @@ impl<T> Future for Receiver<T> {
     type Output = Result<T, RecvError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T, RecvError>> {
+        // A receive spends budget (`executor/coop.rs`), as every channel receive does.
+        let coop = ready!(coop::poll_proceed(cx));
         let mut state = self.shared.state();
         if let Some(value) = state.value.take() {
+            coop.made_progress();
             return Poll::Ready(Ok(value));
         }
         if state.sender_done {
+            coop.made_progress();
             return Poll::Ready(Err(RecvError(())));
         }
         register(&mut state.receiver_waker, cx.waker());

@@ -19,7 +19,8 @@ mod sleep;
 mod timeout;
 
 pub use instant::Instant;
-pub use interval::{Interval, interval, interval_at};
+pub use interval::{Interval, MissedTickBehavior, interval, interval_at};
 pub use paused::{advance, pause, resume};
+use sleep::deadline_after;
 pub use sleep::{Sleep, sleep, sleep_until};
 pub use timeout::{Elapsed, Timeout, timeout};

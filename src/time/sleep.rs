@@ -16,11 +16,18 @@ use crate::timer::TimerKey;
 /// # Panics
 /// When polled outside a runtime (before its deadline).
 pub fn sleep(duration: Duration) -> Sleep {
-    // A duration too large for `Instant` means "practically forever"; cap it at ~30 years.
-    let deadline = Instant::now()
-        .checked_add(duration)
-        .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400 * 365 * 30));
-    sleep_until(deadline)
+    sleep_until(deadline_after(Instant::now(), duration))
+}
+
+/// `from + duration`, saturated: a deadline too far for `Instant` to hold means "practically
+/// never", and becomes ~30 years from now instead of a panic. (`sleep` and `interval` use it.)
+pub(crate) fn deadline_after(from: Instant, duration: Duration) -> Instant {
+    from.checked_add(duration).unwrap_or_else(far_future)
+}
+
+/// About 30 years from now: later than any program waits, and still an `Instant`.
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(86_400 * 365 * 30)
 }
 
 /// Waits until `deadline`.
@@ -77,7 +84,10 @@ impl Future for Sleep {
             return Poll::Ready(());
         }
         let registered = match &self.registration {
-            Some((core, key)) => core.timers().borrow_mut().update_waker(*key, cx.waker()),
+            Some((core, key)) => {
+                assert_current(core);
+                core.timers().borrow_mut().update_waker(*key, cx.waker())
+            }
             None => false,
         };
         if !registered {
@@ -91,6 +101,25 @@ impl Future for Sleep {
             self.registration = Some((core, key));
         }
         Poll::Pending
+    }
+}
+
+/// Panics, naming the mistake, unless `core` is the runtime running this poll: a timer registered
+/// with one runtime fires only when that runtime's loop turns, so awaiting it on another loop (or
+/// on none) would wait forever. One pointer comparison, made only while the sleep is pending.
+fn assert_current(core: &Rc<Core>) {
+    match context::with_core(|current| Rc::ptr_eq(current, core)) {
+        Some(true) => {}
+        Some(false) => panic!(
+            "an evloop timer (sleep, timeout or interval) first awaited on one evloop runtime was \
+             awaited again on another: only the first runtime fires it, so this wait would never \
+             end. Create and await timers inside one runtime"
+        ),
+        None => panic!(
+            "an evloop timer (sleep, timeout or interval) was awaited outside the evloop runtime \
+             it was first awaited on: only that runtime fires it, so this wait would never end. \
+             Await it inside that runtime's `block_on`"
+        ),
     }
 }
 

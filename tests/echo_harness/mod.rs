@@ -101,8 +101,10 @@ pub struct Server {
 
 impl Server {
     /// Binds 127.0.0.1:0 and serves in a spawned task.
-    pub fn start() -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    pub async fn start() -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
         Server::serve(listener)
     }
 

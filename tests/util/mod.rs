@@ -66,7 +66,8 @@ pub fn reset_on_close(socket: &impl std::os::fd::AsRawFd) {
 /// child does the real work (what a parent must not do to itself: install seccomp, lower limits).
 /// Returns (success, stdout, stderr); kills the child and fails loudly after `deadline`.
 pub fn run_test_in_child(name: &str, env_var: &str, deadline: Duration) -> (bool, String, String) {
-    run_test_in_child_with(name, &[(env_var, "1")], deadline)
+    let (status, stdout, stderr) = run_test_in_child_status(name, &[(env_var, "1")], deadline);
+    (status.success(), stdout, stderr)
 }
 
 /// [`run_test_in_child`], with any environment variables (`EVLOOP_TRACE=path`, say).
@@ -75,6 +76,17 @@ pub fn run_test_in_child_with(
     env: &[(&str, &str)],
     deadline: Duration,
 ) -> (bool, String, String) {
+    let (status, stdout, stderr) = run_test_in_child_status(name, env, deadline);
+    (status.success(), stdout, stderr)
+}
+
+/// Like [`run_test_in_child_with`], with the child's whole exit status (to see which signal ended
+/// it).
+pub fn run_test_in_child_status(
+    name: &str,
+    env: &[(&str, &str)],
+    deadline: Duration,
+) -> (std::process::ExitStatus, String, String) {
     use std::io::Read;
     use std::process::{Command, Stdio};
     use std::time::Instant;
@@ -110,7 +122,7 @@ pub fn run_test_in_child_with(
     };
     let out = stdout.join().expect("reader ends");
     let err = stderr.join().expect("reader ends");
-    (status.success(), out, err)
+    (status, out, err)
 }
 
 /// Runs `test` on a thread of its own and fails if it has not finished after `deadline` of *real*

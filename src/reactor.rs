@@ -5,7 +5,7 @@
 //! O(1). A slot ([`ScheduledIo`]) holds what the kernel last told us (the readiness bits) and the
 //! wakers of the tasks waiting on each side — reading and writing — so one task can wait to read
 //! while another waits to write on the same socket. Usually one task waits per side; when several
-//! do (two tasks awaiting `readable()` on a shared socket), an event wakes them all ([`Waiters`]).
+//! do (two tasks awaiting `readable()` on a shared socket), an event wakes them all ([`ScheduledIo`]).
 //!
 //! ```text
 //!  task: read() ──WouldBlock──► clear READABLE, store waker in slot ──► Pending
@@ -62,6 +62,16 @@ pub(crate) enum Direction {
     Read,
     /// Writing / connecting / sending.
     Write,
+}
+
+impl Direction {
+    /// Where this direction's waiters are in a `ScheduledIo`.
+    fn index(self) -> usize {
+        match self {
+            Direction::Read => 0,
+            Direction::Write => 1,
+        }
+    }
 }
 
 /// Readiness bits the kernel reported and no operation has yet disproved.
@@ -132,23 +142,13 @@ impl Ready {
 }
 
 /// The reactor's record of one registered source.
-#[derive(Default)]
-struct ScheduledIo {
-    /// What the kernel last reported and no `WouldBlock` has cleared yet.
-    readiness: Ready,
-    /// The tasks waiting to read.
-    readers: Waiters,
-    /// The tasks waiting to write.
-    writers: Waiters,
-}
-
-/// The tasks waiting on one direction of a socket; all of them are woken by its next event.
 ///
-/// Nearly always there is one (a connection's task), so the first waker has an inline slot and
-/// the common path is exactly what a single `Option<Waker>` costs. A second *distinct* task
-/// waiting at the same time (two tasks awaiting `readable()` on a shared stream, two receivers on
-/// one `UdpSocket`) goes to `more`, which allocates only then. Keeping just one waker and
-/// overwriting it, as this reactor once did, left the first task waiting forever.
+/// The tasks waiting on each direction of a socket are all woken by its next event in that
+/// direction. Nearly always there is one per direction (a connection's task), so the first waker
+/// has an inline slot and the common path is exactly what a single `Option<Waker>` costs. A second
+/// *distinct* task waiting at the same time (two tasks awaiting `readable()` on a shared stream,
+/// two receivers on one `UdpSocket`) goes to `more`, which allocates only then. Keeping just one
+/// waker and overwriting it, as this reactor once did, left the first task waiting forever.
 ///
 /// Every waiter is woken by the event: each then retries its operation, one wins, and the others
 /// see `WouldBlock` and wait again — a spurious wake for them, never a lost one. A waiter that gave
@@ -157,64 +157,79 @@ struct ScheduledIo {
 ///
 /// Left alone, those stale wakers could pile up on a socket that stays quiet for long: a
 /// combinator that hands every poll a fresh waker, polled often for other reasons, would add one
-/// per poll. So `more` is bounded: when it is full, everyone waiting is woken *now* (waking early is
-/// always allowed) and starts afresh; those still interested wait again at their next poll.
+/// per poll. So `more` is bounded: when a direction's list is full, everyone waiting there is
+/// woken *now* (waking early is always allowed) and starts afresh; those still interested wait
+/// again at their next poll.
+///
+/// The layout is about size: one slot per connection is the reactor's share of an idle
+/// connection's memory (`docs/performance.md`, "Memory per idle connection"). Both directions
+/// share one box for their rare extra waiters: 8 bytes in every slot, where a `Vec` per direction
+/// cost 48. A slot is 56 bytes (64 with the slab's tag).
 #[derive(Default)]
-struct Waiters {
-    /// The first waiting task.
-    first: Option<Waker>,
-    /// Further distinct tasks waiting at the same time (empty and unallocated nearly always).
-    more: Vec<Waker>,
+struct ScheduledIo {
+    /// What the kernel last reported and no `WouldBlock` has cleared yet.
+    readiness: Ready,
+    /// The first task waiting to read (`[0]`) and to write (`[1]`): see `Direction::index`.
+    first: [Option<Waker>; 2],
+    /// Further distinct tasks waiting at the same time, per direction (`None` nearly always).
+    more: Option<Box<[Vec<Waker>; 2]>>,
 }
 
 /// Most extra waiters kept per direction before they are all woken to start afresh.
 const MAX_MORE_WAITERS: usize = 32;
 
-impl Waiters {
-    /// Adds `waker` unless it would wake a task already waiting (`will_wake`). Returns the
-    /// waiters so far when the list was full: the caller wakes them once no borrow of the reactor
-    /// is held. (`None`, nearly always, costs nothing to return.)
+impl ScheduledIo {
+    /// Adds `waker` to the waiters of `dir` unless it would wake a task already waiting there
+    /// (`will_wake`). Returns the waiters so far when the list was full: the caller wakes them
+    /// once no borrow of the reactor is held. (`None`, nearly always, costs nothing to return.)
     #[inline]
-    fn register(&mut self, waker: &Waker) -> Option<Vec<Waker>> {
-        match &self.first {
-            None => self.first = Some(waker.clone()),
+    fn register(&mut self, dir: Direction, waker: &Waker) -> Option<Vec<Waker>> {
+        match &self.first[dir.index()] {
+            None => self.first[dir.index()] = Some(waker.clone()),
             Some(first) if first.will_wake(waker) => {}
-            Some(_) => return self.register_another(waker),
+            Some(_) => return self.register_another(dir, waker),
         }
         None
     }
 
     /// The rare case, kept out of the common path: a second task waits on the same direction.
     #[cold]
-    fn register_another(&mut self, waker: &Waker) -> Option<Vec<Waker>> {
-        if self.more.iter().any(|w| w.will_wake(waker)) {
+    fn register_another(&mut self, dir: Direction, waker: &Waker) -> Option<Vec<Waker>> {
+        let more = &mut self.more.get_or_insert_default()[dir.index()];
+        if more.iter().any(|w| w.will_wake(waker)) {
             return None;
         }
-        if self.more.len() < MAX_MORE_WAITERS {
-            self.more.push(waker.clone());
+        if more.len() < MAX_MORE_WAITERS {
+            more.push(waker.clone());
             return None;
         }
         let mut flushed = Vec::with_capacity(MAX_MORE_WAITERS + 1);
-        self.take_all(&mut flushed);
-        self.first = Some(waker.clone());
+        self.take_all(dir, &mut flushed);
+        self.first[dir.index()] = Some(waker.clone());
         Some(flushed)
     }
 
-    /// Moves every waiter into `to_wake`.
+    /// Moves every waiter of `dir` into `to_wake`.
     #[inline]
-    fn take_all(&mut self, to_wake: &mut Vec<Waker>) {
-        if let Some(first) = self.first.take() {
+    fn take_all(&mut self, dir: Direction, to_wake: &mut Vec<Waker>) {
+        if let Some(first) = self.first[dir.index()].take() {
             to_wake.push(first);
         }
-        if !self.more.is_empty() {
-            self.take_more(to_wake);
+        if self.more.is_some() {
+            self.take_more(dir, to_wake);
         }
     }
 
-    /// The rare part of `take_all`.
+    /// The rare part of `take_all`; the box is freed once both directions are empty (a socket
+    /// rarely has two waiters for long).
     #[cold]
-    fn take_more(&mut self, to_wake: &mut Vec<Waker>) {
-        to_wake.append(&mut self.more);
+    fn take_more(&mut self, dir: Direction, to_wake: &mut Vec<Waker>) {
+        if let Some(more) = &mut self.more {
+            to_wake.append(&mut more[dir.index()]);
+            if more.iter().all(Vec::is_empty) {
+                self.more = None;
+            }
+        }
     }
 }
 
@@ -281,11 +296,10 @@ impl Reactor {
                 if let Some(io) = sources.get_mut(event.token().0) {
                     io.readiness = Ready(io.readiness.0 | Ready::from_event(event).0);
                     let ready = io.readiness;
-                    if ready.allows(Direction::Read) {
-                        io.readers.take_all(&mut to_wake);
-                    }
-                    if ready.allows(Direction::Write) {
-                        io.writers.take_all(&mut to_wake);
+                    for dir in [Direction::Read, Direction::Write] {
+                        if ready.allows(dir) {
+                            io.take_all(dir, &mut to_wake);
+                        }
                     }
                 }
             }
@@ -324,10 +338,7 @@ impl Reactor {
         if io.readiness.allows(dir) {
             return Poll::Ready(());
         }
-        let flushed = match dir {
-            Direction::Read => io.readers.register(cx.waker()),
-            Direction::Write => io.writers.register(cx.waker()),
-        };
+        let flushed = io.register(dir, cx.waker());
         drop(sources);
         if let Some(flushed) = flushed {
             // Woken with no borrow held, as in `park`: a waker may be anyone's.
@@ -363,8 +374,8 @@ impl Reactor {
         let mut sources = self.sources.borrow_mut();
         let mut wakers = Vec::new();
         for (_, io) in sources.iter_mut() {
-            io.readers.take_all(&mut wakers);
-            io.writers.take_all(&mut wakers);
+            io.take_all(Direction::Read, &mut wakers);
+            io.take_all(Direction::Write, &mut wakers);
         }
         drop(sources);
         drop(wakers);
@@ -482,15 +493,43 @@ mod tests {
     }
 
     #[test]
+    fn issue_18_a_socket_slot_stays_small() {
+        // One slot per connection: readiness, the first waiter of each direction inline, and one
+        // box for the rare others (`docs/performance.md`, "Memory per idle connection"). The
+        // slab adds its own 8-byte tag.
+        assert_eq!(std::mem::size_of::<ScheduledIo>(), 48);
+    }
+
+    #[test]
+    fn the_two_directions_keep_their_waiters_apart_and_the_extra_box_is_freed() {
+        let ((r1, wr1), (r2, wr2), (w, ww)) = (counting(), counting(), counting());
+        let mut io = ScheduledIo::default();
+        assert!(io.register(Direction::Read, &wr1).is_none());
+        assert!(io.register(Direction::Read, &wr2).is_none());
+        assert!(io.register(Direction::Write, &ww).is_none());
+        assert!(io.more.is_some(), "a second reader needs the box");
+        let mut to_wake = Vec::new();
+        io.take_all(Direction::Read, &mut to_wake);
+        to_wake.drain(..).for_each(Waker::wake);
+        let counts = |c: &Arc<Counting>| c.0.load(Ordering::SeqCst);
+        assert!(counts(&r1) >= 1 && counts(&r2) >= 1, "both readers woken");
+        assert_eq!(counts(&w), 0, "the writer still waits");
+        assert!(io.more.is_none(), "freed: no extra waiter left");
+        io.take_all(Direction::Write, &mut to_wake);
+        to_wake.drain(..).for_each(Waker::wake);
+        assert_eq!(counts(&w), 1);
+    }
+
+    #[test]
     fn every_distinct_waiter_is_kept_and_woken_once() {
         let (a, wa) = counting();
         let (b, wb) = counting();
-        let mut waiters = Waiters::default();
+        let mut io = ScheduledIo::default();
         for waker in [&wa, &wb, &wa, &wb] {
-            assert!(waiters.register(waker).is_none());
+            assert!(io.register(Direction::Read, waker).is_none());
         }
         let mut to_wake = Vec::new();
-        waiters.take_all(&mut to_wake);
+        io.take_all(Direction::Read, &mut to_wake);
         let kept = to_wake.len();
         to_wake.into_iter().for_each(Waker::wake);
         let woken = (a.0.load(Ordering::SeqCst), b.0.load(Ordering::SeqCst));
@@ -506,11 +545,11 @@ mod tests {
 
     #[test]
     fn a_full_list_of_waiters_is_woken_early_rather_than_grown() {
-        let mut waiters = Waiters::default();
+        let mut io = ScheduledIo::default();
         let wakers: Vec<_> = (0..=MAX_MORE_WAITERS + 1).map(|_| counting()).collect();
         let flushed: Vec<Waker> = wakers
             .iter()
-            .filter_map(|(_, waker)| waiters.register(waker))
+            .filter_map(|(_, waker)| io.register(Direction::Read, waker))
             .flatten()
             .collect();
         assert_eq!(
@@ -520,7 +559,7 @@ mod tests {
         );
         flushed.into_iter().for_each(Waker::wake);
         let mut left = Vec::new();
-        waiters.take_all(&mut left);
+        io.take_all(Direction::Read, &mut left);
         assert_eq!(left.len(), 1, "the list started afresh with the last one");
         left.into_iter().for_each(Waker::wake);
         let woken: Vec<usize> = wakers

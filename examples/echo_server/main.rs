@@ -1,7 +1,7 @@
 //! Echo server: every byte a client sends comes straight back, one task per connection.
 //!
 //! Run with: `cargo run --release --example echo_server -- [ADDR] [--stats SECS]
-//!            [--work-ms MS] [--worker threads|inline|fallback] [--grace SECS]`
+//!            [--work-ms MS] [--worker threads|inline|fallback] [--grace SECS] [--loops N]`
 //!
 //! ADDR defaults to 127.0.0.1:7878 (port 0 picks a free port). The server prints one line,
 //! `listening on ADDR`, and serves until Ctrl-C (see "Graceful shutdown" below). Then try:
@@ -23,6 +23,13 @@
 //! #   threads: ten clients' transforms overlap on ten pool threads; p50 ≈ 20 ms
 //! cargo run --release --example echo_server -- 127.0.0.1:7878 --work-ms 20 --worker inline
 //! #   inline: each transform blocks the loop; the ten clients queue behind each other, p50 ≈ 200 ms
+//! ```
+//!
+//! More than one core: `--loops N` runs N loops, one per thread, each with its own runtime and its
+//! own listener on the same port (`SO_REUSEPORT`; `loops.rs` says how, and what it gives up):
+//!
+//! ```text
+//! cargo run --release --example echo_server -- 127.0.0.1:7878 --loops 2
 //! ```
 //!
 //! Memory per connection: an idle connection holds no buffer. Its task (`connection.rs`) waits
@@ -55,37 +62,54 @@
 //! sends SIGINT to this example and checks all four steps.
 
 mod connection;
+mod loops;
 
 use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use evloop::net::TcpListener;
-use evloop::signal::unix::{SignalKind, signal};
+use evloop::signal::unix::{Signal, SignalKind, signal};
 use evloop::{Runtime, spawn};
 
 fn main() -> io::Result<()> {
     env_logger::init();
     let args = Args::parse()?;
+    connection::set_work(args.work);
+    if args.loops > 1 {
+        return loops::run(&args);
+    }
+    runtime(&args)?.block_on(async {
+        let listener = TcpListener::bind(args.addr).await?;
+        // Listen for Ctrl-C before announcing: from "listening on" on, SIGINT means "shut down".
+        let interrupt = signal(SignalKind::interrupt())?;
+        announce(listener.local_addr()?)?;
+        serve(listener, interrupt, &args, None).await
+    })
+}
+
+/// A runtime with the worker `--worker` names (the default one otherwise).
+fn runtime(args: &Args) -> io::Result<Runtime> {
     let mut builder = Runtime::builder();
     if let Some(name) = &args.worker {
         let worker = evloop::worker::by_name(name).ok_or_else(|| Args::usage(name))?;
         builder = builder.worker(worker);
     }
-    let rt = builder.build()?;
-    connection::set_work(args.work);
-    rt.block_on(serve(args))
+    builder.build()
 }
 
 /// Accepts until Ctrl-C, one task per connection; then shuts down gracefully (module docs).
-async fn serve(args: Args) -> io::Result<()> {
-    let listener = TcpListener::bind(args.addr).await?;
-    // Listen for Ctrl-C before announcing: from "listening on" on, SIGINT means "shut down".
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    announce(listener.local_addr()?)?;
+/// `loop_index` names the loop with `--loops N` (`loops.rs`).
+async fn serve(
+    listener: TcpListener,
+    mut interrupt: Signal,
+    args: &Args,
+    loop_index: Option<usize>,
+) -> io::Result<()> {
     if let Some(every) = args.stats_every {
         spawn(print_stats(every));
     }
+    let mut served = 0u64;
     loop {
         evloop::select! {
             biased;
@@ -100,20 +124,24 @@ async fn serve(args: Args) -> io::Result<()> {
                     log::debug!("set_nodelay: {e}");
                 }
                 spawn(connection::connection(stream));
+                served += 1;
             }
         }
     }
     drop(listener); // 1. stop accepting
     drop(interrupt); // a second Ctrl-C ends the process at once
-    shut_down(args.grace).await;
+    shut_down(args.grace, loop_index, served).await;
     Ok(())
 }
 
-/// Steps 2 to 4 of the graceful shutdown (module docs). The idle connections close when `main`
-/// returns and the runtime drops their tasks.
-async fn shut_down(grace: Duration) {
+/// Steps 2 to 4 of the graceful shutdown (module docs). The idle connections close when the
+/// runtime is dropped with their tasks. With `--loops N` every loop runs this (the counts are the
+/// whole process's) and says which loop it is.
+async fn shut_down(grace: Duration, loop_index: Option<usize>, served: u64) {
+    let prefix = loop_index.map_or(String::new(), |i| format!("loop {i}: "));
     println!(
-        "shutting down: {} connection(s) open; waiting up to {} ms for the messages in flight",
+        "{prefix}shutting down: {} connection(s) open; waiting up to {} ms for the messages in \
+         flight",
         connection::open(),
         grace.as_millis()
     );
@@ -123,11 +151,17 @@ async fn shut_down(grace: Duration) {
         .is_err()
     {
         println!(
-            "grace period over: aborting {} connection(s)",
+            "{prefix}grace period over: aborting {} connection(s)",
             connection::in_flight()
         );
     }
-    println!("final stats:\n{}", evloop::stats());
+    match loop_index {
+        None => println!("final stats:\n{}", evloop::stats()),
+        Some(i) => println!(
+            "final stats, loop {i}: served {served} connection(s)\n{}",
+            evloop::stats()
+        ),
+    }
 }
 
 /// Prints the one line the benchmark scripts wait for, and flushes it.
@@ -150,7 +184,8 @@ async fn print_stats(every: Duration) {
 }
 
 /// Command line: `[ADDR] [--stats SECS] [--work-ms MS] [--worker threads|inline|fallback]
-/// [--grace SECS]`.
+/// [--grace SECS] [--loops N]`.
+#[derive(Clone)]
 struct Args {
     /// Where to listen.
     addr: SocketAddr,
@@ -162,6 +197,8 @@ struct Args {
     worker: Option<String>,
     /// How long a shutdown waits for the messages in flight.
     grace: Duration,
+    /// How many loops, each on its own thread with its own listener (`loops.rs`).
+    loops: usize,
 }
 
 impl Args {
@@ -174,6 +211,7 @@ impl Args {
             work: None,
             worker: None,
             grace: Duration::from_secs(5),
+            loops: 1,
         };
         let mut argv = std::env::args().skip(1);
         while let Some(arg) = argv.next() {
@@ -191,6 +229,10 @@ impl Args {
                     let secs: f64 = argv.next().and_then(|s| s.parse().ok()).ok_or_else(usage)?;
                     args.grace = Duration::from_secs_f64(secs.max(0.0));
                 }
+                "--loops" => {
+                    let n: usize = argv.next().and_then(|s| s.parse().ok()).ok_or_else(usage)?;
+                    args.loops = n.max(1);
+                }
                 addr => args.addr = addr.parse().map_err(|_| usage())?,
             }
         }
@@ -203,7 +245,7 @@ impl Args {
             io::ErrorKind::InvalidInput,
             format!(
                 "usage: echo_server [ADDR] [--stats SECS] [--work-ms MS] \
-                 [--worker threads|inline|fallback] [--grace SECS]   \
+                 [--worker threads|inline|fallback] [--grace SECS] [--loops N]   \
                  (ADDR default 127.0.0.1:7878){}",
                 if bad.is_empty() {
                     String::new()

@@ -243,7 +243,7 @@ pub(crate) struct Reactor {
     events: RefCell<Events>,
     /// One slot per registered source; the index is the source's `Token`.
     sources: RefCell<Slab<ScheduledIo>>,
-    /// Wakers collected during `park`, woken after all borrows are released (reused buffer).
+    /// Wakers collected by `park`, woken by `wake_ready` with no borrow held (reused buffer).
     to_wake: RefCell<Vec<Waker>>,
 }
 
@@ -274,42 +274,50 @@ impl Reactor {
     }
 
     /// Waits for events at most `timeout` (`None`: until one arrives), records readiness, and
-    /// wakes the tasks waiting on it. This is the only place the loop thread sleeps.
+    /// collects the wakers of the tasks waiting on it; [`wake_ready`](Reactor::wake_ready) wakes
+    /// them. This is the only place the loop thread sleeps.
+    ///
+    /// Two steps, so that the loop can read its clock in between: a task woken by an event is
+    /// stamped with the time the wait *ended* (its wake-to-poll lag starts there), not with the
+    /// reading taken before the loop went to sleep.
     pub(crate) fn park(&self, timeout: Option<Duration>) -> io::Result<ParkReport> {
         let mut report = ParkReport::default();
-        let mut to_wake = std::mem::take(&mut *self.to_wake.borrow_mut());
-        {
-            let mut events = self.events.borrow_mut();
-            match self.poll.borrow_mut().poll(&mut events, timeout) {
-                Ok(()) => {}
-                // A signal interrupted epoll_wait: not an error, just an early return.
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
+        let mut events = self.events.borrow_mut();
+        match self.poll.borrow_mut().poll(&mut events, timeout) {
+            Ok(()) => {}
+            // A signal interrupted epoll_wait: not an error, just an early return.
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+        let mut sources = self.sources.borrow_mut();
+        let mut to_wake = self.to_wake.borrow_mut();
+        for event in events.iter() {
+            if event.token() == INTERRUPT_TOKEN {
+                report.interrupted = true;
+                continue;
             }
-            let mut sources = self.sources.borrow_mut();
-            for event in events.iter() {
-                if event.token() == INTERRUPT_TOKEN {
-                    report.interrupted = true;
-                    continue;
-                }
-                report.io_events += 1;
-                if let Some(io) = sources.get_mut(event.token().0) {
-                    io.readiness = Ready(io.readiness.0 | Ready::from_event(event).0);
-                    let ready = io.readiness;
-                    for dir in [Direction::Read, Direction::Write] {
-                        if ready.allows(dir) {
-                            io.take_all(dir, &mut to_wake);
-                        }
+            report.io_events += 1;
+            if let Some(io) = sources.get_mut(event.token().0) {
+                io.readiness = Ready(io.readiness.0 | Ready::from_event(event).0);
+                let ready = io.readiness;
+                for dir in [Direction::Read, Direction::Write] {
+                    if ready.allows(dir) {
+                        io.take_all(dir, &mut to_wake);
                     }
                 }
             }
         }
+        Ok(report)
+    }
+
+    /// Wakes the tasks whose sockets the last [`park`](Reactor::park) found ready.
+    pub(crate) fn wake_ready(&self) {
+        let mut to_wake = std::mem::take(&mut *self.to_wake.borrow_mut());
         // Wake with no borrow held: a waker may be anyone's, and may register a source.
         for waker in to_wake.drain(..) {
             waker.wake();
         }
-        *self.to_wake.borrow_mut() = to_wake;
-        Ok(report)
+        *self.to_wake.borrow_mut() = to_wake; // the buffer, kept for the next turn
     }
 
     /// Registers `source` for `interest` and returns its token (slab index).

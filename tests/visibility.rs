@@ -372,3 +372,39 @@ fn counters_match_spawns_and_wakes_exactly() {
         "{text}"
     );
 }
+
+#[test]
+#[cfg_attr(miri, ignore)] // a real socket and real time: the loop's sleep in epoll is the subject
+fn issue_18_a_task_woken_by_a_socket_is_not_charged_the_loops_sleep() {
+    // The loop sleeps in `epoll_wait` until the client writes, 200 ms later, and then polls the
+    // reading task at once. Its wake-to-poll lag is that "at once", not the sleep: the reactor
+    // used to wake tasks before the loop read its clock, so the wake carried the reading from
+    // before the sleep and every I/O wake of an idle loop looked 200 ms late.
+    const CLIENT_PAUSE: Duration = Duration::from_millis(200);
+    use std::io::Write;
+    let rt = Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let listener = evloop::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let client = std::thread::spawn(move || {
+            let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+            std::thread::sleep(CLIENT_PAUSE);
+            stream.write_all(b"x").expect("write");
+            stream // kept open until joined
+        });
+        let (stream, _) = listener.accept().await.expect("accept");
+        // A task, not the `block_on` future: only tasks have a wake-to-poll lag.
+        spawn(async move { stream.readable().await.expect("readable") })
+            .await
+            .expect("the reader completes");
+        drop(client.join().expect("client thread"));
+    });
+    let lag = rt.stats().wake_lag;
+    assert!(
+        lag.max() < CLIENT_PAUSE / 2,
+        "a wake after the loop slept {CLIENT_PAUSE:?} was charged {:?}",
+        lag.max()
+    );
+}

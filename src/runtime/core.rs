@@ -190,6 +190,8 @@ impl Core {
             self.reactor.park(timeout)?
         };
         let after = clock.refresh();
+        // Woken after the clock read: their wake-to-poll lag starts when the wait ended.
+        self.reactor.wake_ready();
         self.note_park(before, after, timeout, report.io_events);
         LoopCounters::bump(&counters.turns);
         LoopCounters::add(&counters.io_events, report.io_events as u64);

@@ -97,18 +97,28 @@ impl<T> BiasedLock<T> {
     /// # Panics
     /// When called again from inside `f` on the owner's path (not re-entrant).
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        self.with_path(|value, _| f(value))
+    }
+
+    /// Like [`with`](BiasedLock::with), and tells `f` which path it runs on. On
+    /// [`Path::Owner`] no other thread holds or waits for the lock, and the caller knows that the
+    /// lock has only ever been used from this thread.
+    ///
+    /// # Panics
+    /// When called again from inside `f` on the owner's path (not re-entrant).
+    pub(crate) fn with_path<R>(&self, f: impl FnOnce(&mut T, Path) -> R) -> R {
         if self.is_owner() && self.enter_as_owner() {
             let _leave = Leave(&self.inside);
             // SAFETY: `enter_as_owner` returned true: we are the owner, `inside` is set and the
             // bias was still in place after setting it, so no other `with` runs until `_leave`
             // clears `inside` (see `unsafe impl Sync`). The borrow ends before that.
-            return f(unsafe { &mut *self.value.get() });
+            return f(unsafe { &mut *self.value.get() }, Path::Owner);
         }
         let _locked = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
         self.revoke();
         // SAFETY: we hold `lock`, and after `revoke` no owner is or can get inside (see
         // `unsafe impl Sync`); the borrow ends before `_locked` unlocks.
-        f(unsafe { &mut *self.value.get() })
+        f(unsafe { &mut *self.value.get() }, Path::Locked)
     }
 
     /// True if the calling thread owns the bias, or has just claimed it (the first use).
@@ -158,6 +168,15 @@ impl<T> BiasedLock<T> {
     pub(crate) fn is_biased(&self) -> bool {
         self.owner.load(Ordering::SeqCst) != NOBODY
     }
+}
+
+/// Which way a `with` entered the lock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Path {
+    /// The owner thread, without the std lock: only this thread has ever used the lock.
+    Owner,
+    /// Under the std lock: the bias is gone (or this is not the owner thread).
+    Locked,
 }
 
 /// Clears the owner's `inside` flag when its `with` ends, also by a panic in the closure (a flag

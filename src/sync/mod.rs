@@ -35,6 +35,8 @@
 //!
 //! 1. **Wake after unlocking.** The woken task may run at once on another thread, and the first
 //!    thing it does is take the same lock; waking under the lock would make it block on us.
+//!    (`mpsc` wakes its receiver in place while its lock is biased to the one thread that has
+//!    ever used the channel: nobody else can be blocked on it then. `mpsc/chan.rs` says why.)
 //! 2. **Run no foreign code under the lock.** Values are dropped after unlocking (a value's drop
 //!    may touch the same channel, and a std lock taken twice on one thread deadlocks). The one
 //!    documented exception is `watch`'s `send_modify`, whose closure runs under the value's

@@ -46,6 +46,31 @@ fn a_send_wakes_the_receiver_only_when_it_waits() {
 }
 
 #[test]
+fn issue_18_on_one_thread_a_waiting_receiver_costs_no_waker_clone() {
+    // All on this thread: the channel's lock is biased to it (`sync/biased.rs`), and a send wakes
+    // the waiting receiver by reference, leaving its waker stored for the next wait.
+    let (counter, waker) = counting_waker();
+    let (tx, mut rx) = channel(1);
+    for round in 1..=3 {
+        let mut recv = rx.recv();
+        assert!(poll_once(&mut recv, &waker).is_pending());
+        assert_eq!(
+            std::sync::Arc::strong_count(&counter),
+            3,
+            "round {round}: ours, the waker's, the channel's one stored clone"
+        );
+        tx.try_send(round).expect("room");
+        assert_eq!(counter.wakes(), round, "woken once per wait");
+        assert_eq!(
+            std::sync::Arc::strong_count(&counter),
+            3,
+            "round {round}: woken by reference, the clone stays for the next wait"
+        );
+        assert_eq!(poll_once(&mut recv, &waker), Poll::Ready(Some(round)));
+    }
+}
+
+#[test]
 fn a_dropped_receive_leaves_no_waker_behind() {
     let (counter, waker) = counting_waker();
     let (tx, mut rx) = unbounded_channel();

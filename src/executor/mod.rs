@@ -24,6 +24,7 @@ mod abort_handle;
 mod blocked_loop;
 pub(crate) mod cell;
 pub(crate) mod coop;
+pub(crate) mod current;
 mod id;
 mod join_error;
 mod join_handle;

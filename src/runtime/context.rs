@@ -18,7 +18,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use super::core::Core;
-use crate::executor::scheduler::{self, Scheduler};
+use crate::executor::current;
+use crate::executor::scheduler::Scheduler;
 use crate::worker;
 
 thread_local! {
@@ -43,7 +44,7 @@ pub(crate) fn current() -> Option<Rc<Core>> {
     with_core(Rc::clone)
 }
 
-/// Like [`current`], but panics with a helpful message naming `what` outside a runtime.
+/// Like [`current()`], but panics with a helpful message naming `what` outside a runtime.
 #[track_caller]
 pub(crate) fn expect_current(what: &str) -> Rc<Core> {
     current().unwrap_or_else(|| {
@@ -60,7 +61,7 @@ pub(crate) struct EnterGuard {
     /// What was current before `enter`.
     previous: Option<Rc<Core>>,
     /// Keeps the runtime's scheduler current (dropped after `previous` is restored).
-    _scheduler: scheduler::EnterGuard,
+    _scheduler: current::EnterGuard,
     /// Keeps the runtime's worker current.
     _worker: worker::current::EnterGuard,
 }

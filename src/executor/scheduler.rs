@@ -13,7 +13,8 @@
 //!
 //! One scheduler runs on one thread. While its runtime's `block_on` runs, it is *current* on that
 //! thread (a thread-local): that is how `spawn` finds where to put a task and how a wake finds out
-//! whether it is local (`waker.rs`), without either of them knowing about the runtime above.
+//! whether it is local (`waker.rs`), without either of them knowing about the runtime above
+//! (`current.rs`).
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;

@@ -6,7 +6,7 @@
 //! each in the layer that owns it, so that no lower layer has to reach up to the runtime:
 //!
 //! - the runtime's `Core` (here): for the reactor and the timers, used by `net` and `time`;
-//! - its executor's `Scheduler` (`executor/scheduler.rs`): for `spawn`, and to tell a local wake
+//! - its executor's `Scheduler` (`executor/current.rs`): for `spawn`, and to tell a local wake
 //!   from a remote one;
 //! - its `Worker` (`worker/current.rs`): for `spawn_blocking`.
 //!

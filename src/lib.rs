@@ -66,6 +66,6 @@ pub use worker::spawn_blocking;
 /// # Panics
 /// Outside a runtime; use `Runtime::stats()` there.
 pub fn stats() -> RuntimeStats {
-    runtime::core::current_stats()
+    runtime::observe::current_stats()
         .expect("evloop::stats() called outside a runtime; use Runtime::stats() instead")
 }

@@ -60,14 +60,15 @@ impl Waiters {
         Some(flushed)
     }
 
-    /// Moves every waiter into `to_wake`.
+    /// Moves every waiter into `to_wake`. (`more` is empty whenever `first` is: a second waiter
+    /// is only ever added next to a first, and both are taken together.)
     #[inline]
     pub(super) fn take_all(&mut self, to_wake: &mut Vec<Waker>) {
         if let Some(first) = self.first.take() {
             to_wake.push(first);
-        }
-        if !self.more.is_empty() {
-            self.take_more(to_wake);
+            if !self.more.is_empty() {
+                self.take_more(to_wake);
+            }
         }
     }
 

@@ -60,11 +60,14 @@ mod futures_io;
 mod poll_evented;
 mod split;
 mod tcp_listener;
+mod tcp_options;
 mod tcp_socket;
 mod tcp_stream;
+mod try_io;
 mod udp;
 #[cfg(unix)]
 pub mod unix;
+mod wrong_runtime;
 
 use std::io;
 use std::net::SocketAddr;

@@ -19,7 +19,7 @@
 //! ```
 //!
 //! The protocol itself (when readiness may be cleared, why no wake is lost) lives in
-//! `reactor.rs`; `PollEvented` (`poll_evented.rs`) is the one place in `net` that speaks it, and
+//! `reactor/`; `PollEvented` (`poll_evented.rs`) is the one place in `net` that speaks it, and
 //! each socket type is a thin layer over it: `async fn`s (`connect`, `accept`, `recv_from`, ...),
 //! and for TCP streams the [`io`](crate::io) traits `AsyncRead` and `AsyncWrite`, whose extension
 //! methods (`use evloop::io::{AsyncReadExt, AsyncWriteExt}`) give `read`, `write_all`, ...

@@ -5,7 +5,7 @@
 //! readiness. (tokio has a type of the same name and job: `tokio/src/io/poll_evented.rs`.)
 //!
 //! Its methods are the only place in `net` that runs system calls on a socket, always through
-//! [`Registration::poll_io`], which carries out the edge-triggered protocol of `reactor.rs`:
+//! [`Registration::poll_io`], which carries out the edge-triggered protocol of `reactor/`:
 //! try the call while the slot says ready, clear readiness on `WouldBlock`, park until the next
 //! event. On top of that, stream reads and writes clear readiness after a *short* transfer, which
 //! proves the buffer empty (or full) without one more call that would only return `WouldBlock`.

@@ -44,13 +44,20 @@
 
 use std::cell::RefCell;
 use std::io;
-use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use mio::event::Source;
 use mio::{Events, Interest, Token};
 use slab::Slab;
+
+mod ready;
+mod registration;
+mod waiters;
+
+pub(crate) use ready::Ready;
+pub(crate) use registration::Registration;
+use waiters::Waiters;
 
 /// The token of the cross-thread interrupt (`executor/waker.rs`); never a slab index.
 pub(crate) const INTERRUPT_TOKEN: Token = Token(usize::MAX);
@@ -64,73 +71,6 @@ pub(crate) enum Direction {
     Write,
 }
 
-/// Readiness bits the kernel reported and no operation has yet disproved.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Ready(u8);
-
-impl Ready {
-    /// Data (or a connection) can be read.
-    const READABLE: u8 = 1;
-    /// Data can be written.
-    const WRITABLE: u8 = 2;
-    /// The peer shut its writing side (we will read EOF).
-    const READ_CLOSED: u8 = 4;
-    /// Our writing side is shut or the peer is gone.
-    const WRITE_CLOSED: u8 = 8;
-    /// An error is pending on the socket.
-    const ERROR: u8 = 16;
-
-    /// The bits that let an operation in `dir` make progress (data, EOF, or an error to return).
-    fn mask(dir: Direction) -> u8 {
-        match dir {
-            Direction::Read => Self::READABLE | Self::READ_CLOSED | Self::ERROR,
-            Direction::Write => Self::WRITABLE | Self::WRITE_CLOSED | Self::ERROR,
-        }
-    }
-
-    /// The bit that says data (or space) is available in `dir`, without the closed/error bits.
-    fn available(dir: Direction) -> u8 {
-        match dir {
-            Direction::Read => Self::READABLE,
-            Direction::Write => Self::WRITABLE,
-        }
-    }
-
-    /// Converts a mio event into bits.
-    fn from_event(event: &mio::event::Event) -> Ready {
-        let mut bits = 0;
-        let flags = [
-            (event.is_readable(), Self::READABLE),
-            (event.is_writable(), Self::WRITABLE),
-            (event.is_read_closed(), Self::READ_CLOSED),
-            (event.is_write_closed(), Self::WRITE_CLOSED),
-            (event.is_error(), Self::ERROR),
-        ];
-        for (set, bit) in flags {
-            if set {
-                bits |= bit;
-            }
-        }
-        Ready(bits)
-    }
-
-    /// These bits after an operation in `dir` returned `WouldBlock`: nothing there any more.
-    fn cleared(self, dir: Direction) -> Ready {
-        Ready(self.0 & !Self::mask(dir))
-    }
-
-    /// These bits after a short read (or write) in `dir`: no data (or space) left, but an end of
-    /// stream or error already reported stays.
-    fn drained(self, dir: Direction) -> Ready {
-        Ready(self.0 & !Self::available(dir))
-    }
-
-    /// True if an operation in `dir` may make progress.
-    fn allows(self, dir: Direction) -> bool {
-        self.0 & Self::mask(dir) != 0
-    }
-}
-
 /// The reactor's record of one registered source.
 #[derive(Default)]
 struct ScheduledIo {
@@ -140,83 +80,6 @@ struct ScheduledIo {
     readers: Waiters,
     /// The tasks waiting to write.
     writers: Waiters,
-}
-
-/// The tasks waiting on one direction of a socket; all of them are woken by its next event.
-///
-/// Nearly always there is one (a connection's task), so the first waker has an inline slot and
-/// the common path is exactly what a single `Option<Waker>` costs. A second *distinct* task
-/// waiting at the same time (two tasks awaiting `readable()` on a shared stream, two receivers on
-/// one `UdpSocket`) goes to `more`, which allocates only then. Keeping just one waker and
-/// overwriting it, as this reactor once did, left the first task waiting forever.
-///
-/// Every waiter is woken by the event: each then retries its operation, one wins, and the others
-/// see `WouldBlock` and wait again — a spurious wake for them, never a lost one. A waiter that gave
-/// up (its future was dropped) stays here until the next event; waking it is harmless. tokio keeps
-/// an intrusive list instead, from which a dropped future unlinks itself at once.
-///
-/// Left alone, those stale wakers could pile up on a socket that stays quiet for long: a
-/// combinator that hands every poll a fresh waker, polled often for other reasons, would add one
-/// per poll. So `more` is bounded: when it is full, everyone waiting is woken *now* (waking early is
-/// always allowed) and starts afresh; those still interested wait again at their next poll.
-#[derive(Default)]
-struct Waiters {
-    /// The first waiting task.
-    first: Option<Waker>,
-    /// Further distinct tasks waiting at the same time (empty and unallocated nearly always).
-    more: Vec<Waker>,
-}
-
-/// Most extra waiters kept per direction before they are all woken to start afresh.
-const MAX_MORE_WAITERS: usize = 32;
-
-impl Waiters {
-    /// Adds `waker` unless it would wake a task already waiting (`will_wake`). Returns the
-    /// waiters so far when the list was full: the caller wakes them once no borrow of the reactor
-    /// is held. (`None`, nearly always, costs nothing to return.)
-    #[inline]
-    fn register(&mut self, waker: &Waker) -> Option<Vec<Waker>> {
-        match &self.first {
-            None => self.first = Some(waker.clone()),
-            Some(first) if first.will_wake(waker) => {}
-            Some(_) => return self.register_another(waker),
-        }
-        None
-    }
-
-    /// The rare case, kept out of the common path: a second task waits on the same direction.
-    #[cold]
-    fn register_another(&mut self, waker: &Waker) -> Option<Vec<Waker>> {
-        if self.more.iter().any(|w| w.will_wake(waker)) {
-            return None;
-        }
-        if self.more.len() < MAX_MORE_WAITERS {
-            self.more.push(waker.clone());
-            return None;
-        }
-        let mut flushed = Vec::with_capacity(MAX_MORE_WAITERS + 1);
-        self.take_all(&mut flushed);
-        self.first = Some(waker.clone());
-        Some(flushed)
-    }
-
-    /// Moves every waiter into `to_wake`. (`more` is empty whenever `first` is: a second waiter
-    /// is only ever added next to a first, and both are taken together.)
-    #[inline]
-    fn take_all(&mut self, to_wake: &mut Vec<Waker>) {
-        if let Some(first) = self.first.take() {
-            to_wake.push(first);
-            if !self.more.is_empty() {
-                self.take_more(to_wake);
-            }
-        }
-    }
-
-    /// The rare part of `take_all`.
-    #[cold]
-    fn take_more(&mut self, to_wake: &mut Vec<Waker>) {
-        to_wake.append(&mut self.more);
-    }
 }
 
 /// `mio::Poll` plus the slab of registered sources.
@@ -372,98 +235,9 @@ impl Reactor {
     }
 }
 
-/// A source's registration with a reactor; what sockets in `net` hold.
-///
-/// Deregister the source with [`Registration::deregister`] before it is closed; dropping the
-/// `Registration` frees the reactor slot.
-pub(crate) struct Registration {
-    /// The reactor that holds the slot (kept alive as long as the socket).
-    reactor: Rc<Reactor>,
-    /// The slot index, which is also the mio token.
-    token: usize,
-}
-
-impl Registration {
-    /// Registers `source` with `reactor` for `interest`, once for the source's lifetime.
-    pub(crate) fn new(
-        reactor: &Rc<Reactor>,
-        source: &mut impl Source,
-        interest: Interest,
-    ) -> io::Result<Registration> {
-        let token = reactor.register(source, interest)?;
-        Ok(Registration {
-            reactor: Rc::clone(reactor),
-            token,
-        })
-    }
-
-    /// Runs the non-blocking `op` once the source is ready in `dir`, retrying while readiness
-    /// lasts. On `WouldBlock` it clears readiness and parks the task until the next event —
-    /// the whole edge-triggered protocol in one function.
-    pub(crate) fn poll_io<R>(
-        &self,
-        cx: &mut Context<'_>,
-        dir: Direction,
-        mut op: impl FnMut() -> io::Result<R>,
-    ) -> Poll<io::Result<R>> {
-        let reactor = &self.reactor;
-        loop {
-            if reactor.poll_ready(self.token, dir, cx).is_pending() {
-                return Poll::Pending;
-            }
-            match op() {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    reactor.clear_readiness(self.token, dir);
-                }
-                // A signal arrived during the call: nothing happened, try again.
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                result => return Poll::Ready(result),
-            }
-        }
-    }
-
-    /// `Ready` once the source is ready in `dir` (without running an operation).
-    pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<()> {
-        self.reactor.poll_ready(self.token, dir, cx)
-    }
-
-    /// Forgets readiness in `dir` (after an operation outside `poll_io` hit `WouldBlock`).
-    pub(crate) fn clear_readiness(&self, dir: Direction) {
-        self.reactor.clear_readiness(self.token, dir);
-    }
-
-    /// Forgets that data (or space) is available in `dir` after a short read (or write) proved
-    /// the socket's buffer empty (or full); keeps the closed and error bits. Only for stream
-    /// sockets: a short datagram proves nothing about the next one.
-    pub(crate) fn clear_drained(&self, dir: Direction) {
-        self.reactor.clear_drained(self.token, dir);
-    }
-
-    /// Removes `source` from epoll. Call it before the source is closed.
-    pub(crate) fn deregister(&self, source: &mut impl Source) -> io::Result<()> {
-        self.reactor.registry.deregister(source)
-    }
-
-    /// The token, for logs.
-    pub(crate) fn token(&self) -> usize {
-        self.token
-    }
-
-    /// True if the slot is in `reactor` (a pointer comparison): only that reactor's loop will
-    /// ever wake a task waiting on this source.
-    pub(crate) fn is_in(&self, reactor: &Rc<Reactor>) -> bool {
-        Rc::ptr_eq(&self.reactor, reactor)
-    }
-}
-
-impl Drop for Registration {
-    fn drop(&mut self) {
-        self.reactor.remove(self.token);
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::waiters::MAX_MORE_WAITERS;
     use super::*;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};

@@ -191,7 +191,8 @@ fn start_server(budget: Option<u32>) -> io::Result<SocketAddr> {
         .map_err(|_| io::Error::other("server thread died"))
 }
 
-/// The echo of `examples/echo_server/connection.rs`: wait until readable, read what is there, write it back.
+/// The echo loop of `examples/echo_server/connection.rs`, in its plainest form: wait until
+/// readable, read what is there, write it back.
 async fn echo(stream: evloop::net::TcpStream) -> io::Result<()> {
     stream.set_nodelay(true)?;
     let mut stream = stream;

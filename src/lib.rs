@@ -16,7 +16,7 @@
 //! | --- | --- | --- |
 //! | 0. the leaves | `sys.rs`, [`json`] | every direct libc call, each with its own `// SAFETY:`; a JSON writer |
 //! | 1. tools | `clock.rs`, `stats.rs`, [`trace`] | the loop clock; counters and histograms; the trace recorder |
-//! | 2. the OS, wrapped | `reactor.rs`, `timer.rs`, [`sandbox`] | `mio::Poll` and readiness; deadlines; seccomp |
+//! | 2. the OS, wrapped | `reactor/`, `timer.rs`, [`sandbox`] | `mio::Poll` and readiness; deadlines; seccomp |
 //! | 3. tasks | `executor/` | a spawned future, its waker (local or remote), the run queue, `spawn`, the budget of each poll |
 //! | 4. blocking work | [`worker`] | offload to a thread pool, or run inline when threads are refused |
 //! | 5. the loop | [`runtime`] | `block_on`: one turn at a time, over the layers below |
@@ -66,6 +66,6 @@ pub use worker::spawn_blocking;
 /// # Panics
 /// Outside a runtime; use `Runtime::stats()` there.
 pub fn stats() -> RuntimeStats {
-    runtime::core::current_stats()
+    runtime::observe::current_stats()
         .expect("evloop::stats() called outside a runtime; use Runtime::stats() instead")
 }

@@ -278,3 +278,68 @@ fn names_resolve_exactly() {
     assert!(check(&["JoinHandle"]).is_none());
     assert!(check(&["Missing"]).is_some());
 }
+
+/// Lines of a source file without its unit tests (what the README's sizes count).
+fn lines_without_tests(source: &str) -> usize {
+    let lines: Vec<&str> = source.lines().collect();
+    lines
+        .windows(2)
+        .position(|w| w[0].trim() == "#[cfg(test)]" && w[1].trim_start().starts_with("mod tests {"))
+        .unwrap_or(lines.len())
+}
+
+/// The README's "first read" table: `(file, lines)` per row, and the total row.
+fn first_read_table(readme: &str) -> (Vec<(String, usize)>, usize) {
+    let start = readme
+        .find("**First read")
+        .expect("README has a **First read** table");
+    let mut rows = Vec::new();
+    let mut total = 0;
+    for line in readme[start..].lines().skip_while(|l| !l.starts_with('|')) {
+        if !line.starts_with('|') {
+            break;
+        }
+        let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+        let Some(lines) = cells
+            .get(2)
+            .and_then(|c| c.replace(',', "").parse::<usize>().ok())
+        else {
+            continue; // the header and its rule
+        };
+        let file = cells[1].trim_matches('`');
+        if file.is_empty() {
+            total = lines;
+        } else {
+            rows.push((file.to_string(), lines));
+        }
+    }
+    (rows, total)
+}
+
+#[test]
+fn the_readme_first_read_is_short_and_its_sizes_are_true() {
+    let readme = fs::read_to_string("README.md").expect("README.md");
+    let (rows, total) = first_read_table(&readme);
+    assert!(
+        rows.len() >= 10,
+        "the first-read table lists the path: {rows:?}"
+    );
+    let mut wrong = Vec::new();
+    for (file, listed) in &rows {
+        let source = fs::read_to_string(file).unwrap_or_else(|_| panic!("{file} exists"));
+        let actual = lines_without_tests(&source);
+        // Sizes are a guide, not a contract: within 10 % (or 15 lines) of the truth.
+        if actual.abs_diff(*listed) > (listed / 10).max(15) {
+            wrong.push(format!(
+                "{file}: README says {listed} lines, it has {actual}"
+            ));
+        }
+    }
+    let sum: usize = rows.iter().map(|(_, n)| n).sum();
+    assert!(wrong.is_empty(), "update the README:\n{}", wrong.join("\n"));
+    assert_eq!(total, sum, "the total row is the sum of the rows");
+    assert!(
+        total <= 3000,
+        "the essential path should stay readable in one sitting: {total} lines > 3,000"
+    );
+}

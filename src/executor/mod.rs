@@ -16,7 +16,7 @@
 //! it needs back. The runtime (`runtime/`) drives it together with the reactor and the timers.
 //!
 //! Reading order: `id.rs`, `join_error.rs`, `cell.rs`, `waker.rs`, `run_queue.rs`,
-//! `scheduler.rs` (with `blocked_loop.rs`, `lag_sampler.rs`, `traced.rs`, and `coop.rs`, the
+//! `scheduler.rs` and `current.rs` (with `blocked_loop.rs`, `lag_sampler.rs`, `traced.rs`, and `coop.rs`, the
 //! budget each poll gets), `abort_handle.rs` (what cancelling needs), `join_handle.rs`,
 //! `yield_now.rs`.
 
@@ -24,6 +24,8 @@ mod abort_handle;
 mod blocked_loop;
 pub(crate) mod cell;
 pub(crate) mod coop;
+pub(crate) mod current;
+mod header;
 mod id;
 mod join_error;
 mod join_handle;

@@ -13,11 +13,11 @@
 //!
 //! One scheduler runs on one thread. While its runtime's `block_on` runs, it is *current* on that
 //! thread (a thread-local): that is how `spawn` finds where to put a task and how a wake finds out
-//! whether it is local (`waker.rs`), without either of them knowing about the runtime above.
+//! whether it is local (`waker.rs`), without either of them knowing about the runtime above
+//! (`current.rs`).
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
-use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -35,11 +35,6 @@ use crate::clock::LoopClock;
 use crate::stats::LoopCounters;
 use crate::trace::Trace;
 
-thread_local! {
-    /// The scheduler whose loop is running on this thread, if any (set by `Scheduler::enter`).
-    static CURRENT: RefCell<Option<Rc<Scheduler>>> = const { RefCell::new(None) };
-}
-
 /// The tasks of one loop and the queue of those ready to run.
 pub(crate) struct Scheduler {
     /// Live tasks; a task's `TaskId::slot` is its index here. A slot is `None` while its task is
@@ -48,7 +43,7 @@ pub(crate) struct Scheduler {
     /// Ids of woken tasks, in wake order.
     run_queue: RunQueue,
     /// What other threads may touch: the remote wakes and the bell.
-    inbox: Arc<Inbox>,
+    pub(super) inbox: Arc<Inbox>,
     /// Spawn sequence number of the next task.
     next_seq: Cell<u64>,
     /// The loop clock: stamps wakes, times polls.
@@ -152,7 +147,7 @@ impl Scheduler {
     }
 
     /// A wake on the loop thread: the task's `scheduled` flag was just set, queue its id.
-    fn schedule_local(&self, id: TaskId) {
+    pub(super) fn schedule_local(&self, id: TaskId) {
         LoopCounters::bump(&self.counters.local_wakes);
         log::trace!("{id} woken");
         self.run_queue.push(Notified {
@@ -327,58 +322,5 @@ impl Scheduler {
             }
         }
         self.run_queue.clear();
-    }
-
-    /// Makes `scheduler` current on this thread until the guard is dropped; restores whatever
-    /// was current before (a runtime may be dropped, and so entered, inside another).
-    pub(crate) fn enter(scheduler: &Rc<Scheduler>) -> EnterGuard {
-        let previous = CURRENT.with(|current| current.borrow_mut().replace(Rc::clone(scheduler)));
-        EnterGuard { previous }
-    }
-
-    /// Runs `f` with the current scheduler, or returns `None` outside a loop.
-    ///
-    /// `f` must not run user code: it holds a shared borrow of the thread-local.
-    pub(crate) fn with_current<R>(f: impl FnOnce(&Scheduler) -> R) -> Option<R> {
-        // `try_with`: a waker may be dropped or woken while this thread's locals are destroyed.
-        CURRENT
-            .try_with(|current| current.borrow().as_deref().map(f))
-            .ok()
-            .flatten()
-    }
-
-    /// True when this thread runs the loop that owns `inbox`.
-    pub(crate) fn is_current(inbox: &Arc<Inbox>) -> bool {
-        Scheduler::with_current(|s| Arc::ptr_eq(&s.inbox, inbox)).unwrap_or(false)
-    }
-
-    /// Pushes `id` onto the run queue if this thread runs the loop that owns `inbox`.
-    /// Returns false (and does nothing) on any other thread: the caller then uses the inbox.
-    pub(crate) fn schedule_if_current(inbox: &Arc<Inbox>, id: TaskId) -> bool {
-        Scheduler::with_current(|s| {
-            let local = Arc::ptr_eq(&s.inbox, inbox);
-            if local {
-                s.schedule_local(id);
-            }
-            local
-        })
-        .unwrap_or(false)
-    }
-}
-
-/// Keeps a scheduler current; see [`Scheduler::enter`].
-pub(crate) struct EnterGuard {
-    /// What was current before `enter`.
-    previous: Option<Rc<Scheduler>>,
-}
-
-impl Drop for EnterGuard {
-    fn drop(&mut self) {
-        let previous = self.previous.take();
-        // Take the old value out first and drop it after the borrow ends: dropping an `Rc` may
-        // run destructors that look at `CURRENT` again.
-        let old =
-            CURRENT.try_with(|current| std::mem::replace(&mut *current.borrow_mut(), previous));
-        drop(old);
     }
 }

@@ -14,7 +14,7 @@
 //! - **Local**: the loop thread is by far the common case (a socket becomes readable, a timer
 //!   fires, a channel on the loop receives a value), so it must cost no syscall: we only push an
 //!   id. A wake is local when the scheduler running on this thread (the thread-local
-//!   of `scheduler.rs`) is the one that owns the task: the task's [`Inbox`] is that scheduler's.
+//!   of `current.rs`) is the one that owns the task: the task's [`Inbox`] is that scheduler's.
 //! - **Remote**: a worker thread finishing a blocking job is the rare case; it cannot touch the run
 //!   queue (that is not thread-safe), so it leaves the id in the task's loop's [`Inbox`] and rings
 //!   the bell (the `mio::Waker`): the loop may be asleep in `epoll_wait` with nothing else to do.

@@ -19,7 +19,7 @@
 //! ```
 //!
 //! The protocol itself (when readiness may be cleared, why no wake is lost) lives in
-//! `reactor.rs`; `PollEvented` (`poll_evented.rs`) is the one place in `net` that speaks it, and
+//! `reactor/`; `PollEvented` (`poll_evented.rs`) is the one place in `net` that speaks it, and
 //! each socket type is a thin layer over it: `async fn`s (`connect`, `accept`, `recv_from`, ...),
 //! and for TCP streams the [`io`](crate::io) traits `AsyncRead` and `AsyncWrite`, whose extension
 //! methods (`use evloop::io::{AsyncReadExt, AsyncWriteExt}`) give `read`, `write_all`, ...
@@ -60,11 +60,14 @@ mod futures_io;
 mod poll_evented;
 mod split;
 mod tcp_listener;
+mod tcp_options;
 mod tcp_socket;
 mod tcp_stream;
+mod try_io;
 mod udp;
 #[cfg(unix)]
 pub mod unix;
+mod wrong_runtime;
 
 use std::io;
 use std::net::SocketAddr;

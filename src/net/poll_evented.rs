@@ -5,7 +5,7 @@
 //! readiness. (tokio has a type of the same name and job: `tokio/src/io/poll_evented.rs`.)
 //!
 //! Its methods are the only place in `net` that runs system calls on a socket, always through
-//! [`Registration::poll_io`], which carries out the edge-triggered protocol of `reactor.rs`:
+//! [`Registration::poll_io`], which carries out the edge-triggered protocol of `reactor/`:
 //! try the call while the slot says ready, clear readiness on `WouldBlock`, park until the next
 //! event. On top of that, stream reads and writes clear readiness after a *short* transfer, which
 //! proves the buffer empty (or full) without one more call that would only return `WouldBlock`.
@@ -35,9 +35,9 @@ use crate::runtime::context;
 /// A non-blocking socket registered with the current runtime's reactor.
 pub(crate) struct PollEvented<S: Source> {
     /// The reactor slot (readiness and wakers); dropped before `source` closes.
-    registration: Registration,
+    pub(super) registration: Registration,
     /// The mio socket.
-    source: S,
+    pub(super) source: S,
 }
 
 impl<S: Source> PollEvented<S> {
@@ -89,54 +89,6 @@ impl<S: Source> PollEvented<S> {
         }
         coop.made_progress();
         Poll::Ready(())
-    }
-
-    /// `Pending`: the task now waits for this socket's reactor to wake it — after checking that
-    /// the reactor is the one of the loop running the task.
-    ///
-    /// A socket belongs to the runtime that created it. Awaited on another runtime's loop (or on
-    /// none), it would leave its waker with a reactor that nobody polls: a wait that never ends,
-    /// and nothing to say why. So it panics and names the mistake. The check is made only here,
-    /// on the way to waiting, where the hang would begin: an operation that completes at once
-    /// needs no reactor, and the hot path (data already there) pays nothing.
-    fn wait<T>(&self) -> Poll<T> {
-        match context::with_core(|core| self.registration.is_in(core.reactor())) {
-            Some(true) => Poll::Pending,
-            Some(false) => panic!(
-                "this {} (token {}) was created on another evloop runtime and awaited on this \
-                 one: only the runtime that created a socket watches it, so this wait would never \
-                 end. Create sockets inside the runtime that uses them",
-                self.kind(),
-                self.token()
-            ),
-            None => panic!(
-                "this {} (token {}) was awaited outside the evloop runtime that created it: only \
-                 that runtime's loop watches it, so this wait would never end. Await it inside \
-                 that runtime's `block_on`",
-                self.kind(),
-                self.token()
-            ),
-        }
-    }
-
-    /// The socket type's short name (`TcpStream`), for messages.
-    fn kind(&self) -> &'static str {
-        let full = std::any::type_name::<S>();
-        full.rsplit("::").next().unwrap_or(full)
-    }
-
-    /// Runs `op` once, now, whatever the slot says; a `WouldBlock` clears readiness so that the
-    /// next wait parks until a new event.
-    pub(crate) fn try_io<R>(
-        &self,
-        dir: Direction,
-        op: impl FnOnce(&S) -> io::Result<R>,
-    ) -> io::Result<R> {
-        let result = op(&self.source);
-        if matches!(&result, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
-            self.registration.clear_readiness(dir);
-        }
-        result
     }
 
     /// Forgets readiness in `dir` (an operation outside `poll_io` returned `WouldBlock`).
@@ -192,20 +144,6 @@ where
         Poll::Ready(Ok(n))
     }
 
-    /// One read attempt now, without waiting (see [`PollEvented::try_io`]).
-    pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.try_io(Direction::Read, |mut s| s.read(buf))?;
-        self.note_transfer(Direction::Read, n, buf.len());
-        Ok(n)
-    }
-
-    /// One write attempt now, without waiting (see [`PollEvented::try_io`]).
-    pub(crate) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.try_io(Direction::Write, |mut s| s.write(buf))?;
-        self.note_transfer(Direction::Write, n, buf.len());
-        Ok(n)
-    }
-
     /// After a stream transfer of `n` of `wanted` bytes: a short one (`0 < n < wanted`) proves the
     /// receive buffer empty (or the send buffer full), so the next attempt would only say
     /// `WouldBlock`; forget readiness now and save that system call. `n == 0` is the end of the
@@ -214,7 +152,7 @@ where
     /// This relies on a TCP read returning everything queued that fits, and a write taking
     /// everything that fits; Linux does both (tokio relies on the same). Were it ever wrong, the
     /// task would wait for the next event instead of reading bytes already there.
-    fn note_transfer(&self, dir: Direction, n: usize, wanted: usize) {
+    pub(super) fn note_transfer(&self, dir: Direction, n: usize, wanted: usize) {
         if n > 0 && n < wanted {
             self.registration.clear_drained(dir);
         }

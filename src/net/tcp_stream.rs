@@ -30,7 +30,6 @@
 use std::future::poll_fn;
 use std::io::{self, IoSlice};
 use std::net::{Shutdown, SocketAddr};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
@@ -183,33 +182,6 @@ impl TcpStream {
         self.io.source().shutdown(how)
     }
 
-    /// The address of the other end.
-    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.io.source().peer_addr()
-    }
-
-    /// The local address of this end.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.io.source().local_addr()
-    }
-
-    /// Turns Nagle's algorithm off (`true`) or on: with it off, small writes go out at once instead
-    /// of waiting for the previous segment's acknowledgement — what request/response protocols
-    /// want.
-    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
-        self.io.source().set_nodelay(nodelay)
-    }
-
-    /// Whether Nagle's algorithm is off.
-    pub fn nodelay(&self) -> io::Result<bool> {
-        self.io.source().nodelay()
-    }
-
-    /// Takes the pending socket error (`SO_ERROR`), if any.
-    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
-        self.io.source().take_error()
-    }
-
     /// Borrowed halves, both usable in the same task (e.g. polled side by side).
     pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
         split::split(self)
@@ -224,20 +196,6 @@ impl TcpStream {
     /// The registered socket, for the split halves.
     pub(crate) fn evented(&self) -> &PollEvented<mio::net::TcpStream> {
         &self.io
-    }
-}
-
-/// The socket's descriptor, for options `net` does not wrap (e.g. `libc::setsockopt`). Do not
-/// read, write or close it behind the runtime's back.
-impl AsRawFd for TcpStream {
-    fn as_raw_fd(&self) -> RawFd {
-        self.io.source().as_raw_fd()
-    }
-}
-
-impl AsFd for TcpStream {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.io.source().as_fd()
     }
 }
 

@@ -6,7 +6,7 @@
 //! each in the layer that owns it, so that no lower layer has to reach up to the runtime:
 //!
 //! - the runtime's `Core` (here): for the reactor and the timers, used by `net` and `time`;
-//! - its executor's `Scheduler` (`executor/scheduler.rs`): for `spawn`, and to tell a local wake
+//! - its executor's `Scheduler` (`executor/current.rs`): for `spawn`, and to tell a local wake
 //!   from a remote one;
 //! - its `Worker` (`worker/current.rs`): for `spawn_blocking`.
 //!
@@ -18,7 +18,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use super::core::Core;
-use crate::executor::scheduler::{self, Scheduler};
+use crate::executor::current;
+use crate::executor::scheduler::Scheduler;
 use crate::worker;
 
 thread_local! {
@@ -43,7 +44,7 @@ pub(crate) fn current() -> Option<Rc<Core>> {
     with_core(Rc::clone)
 }
 
-/// Like [`current`], but panics with a helpful message naming `what` outside a runtime.
+/// Like [`current()`], but panics with a helpful message naming `what` outside a runtime.
 #[track_caller]
 pub(crate) fn expect_current(what: &str) -> Rc<Core> {
     current().unwrap_or_else(|| {
@@ -60,7 +61,7 @@ pub(crate) struct EnterGuard {
     /// What was current before `enter`.
     previous: Option<Rc<Core>>,
     /// Keeps the runtime's scheduler current (dropped after `previous` is restored).
-    _scheduler: scheduler::EnterGuard,
+    _scheduler: current::EnterGuard,
     /// Keeps the runtime's worker current.
     _worker: worker::current::EnterGuard,
 }

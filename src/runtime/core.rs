@@ -36,29 +36,29 @@ use crate::executor::coop::{self, Budget};
 use crate::executor::scheduler::Scheduler;
 use crate::executor::waker::Inbox;
 use crate::reactor::Reactor;
-use crate::stats::{LoopCounters, RuntimeStats};
+use crate::stats::LoopCounters;
 use crate::timer::Timers;
-use crate::trace::{Counter, Label, Trace, What};
+use crate::trace::{Trace, What};
 use crate::worker::Worker;
 
 /// The state of one event loop.
 pub(crate) struct Core {
     /// Tasks, the run queue, the inbox and the loop clock.
-    scheduler: Rc<Scheduler>,
+    pub(super) scheduler: Rc<Scheduler>,
     /// Sockets and the OS selector.
-    reactor: Rc<Reactor>,
+    pub(super) reactor: Rc<Reactor>,
     /// Pending timers (`Sleep`s that returned `Pending`).
-    timers: RefCell<Timers>,
+    pub(super) timers: RefCell<Timers>,
     /// Where `spawn_blocking` sends blocking jobs (`src/worker/`).
-    worker: Rc<dyn Worker>,
+    pub(super) worker: Rc<dyn Worker>,
     /// The poll count when the reactor was last asked for events (see [`EVENT_INTERVAL`]).
-    polls_at_reactor_check: Cell<u64>,
+    pub(super) polls_at_reactor_check: Cell<u64>,
     /// Reused buffer for timer wakers due this turn.
-    due_buf: RefCell<Vec<Waker>>,
+    pub(super) due_buf: RefCell<Vec<Waker>>,
     /// When the loop was built: the start of `RuntimeStats::uptime`.
-    started: Instant,
+    pub(super) started: Instant,
     /// When the last `block_on` returned (or the loop was built): the loop is not running.
-    stopped_at: Cell<Option<Instant>>,
+    pub(super) stopped_at: Cell<Option<Instant>>,
 }
 
 /// While tasks are ready, the reactor is checked for I/O at most once per this many polls.
@@ -98,22 +98,6 @@ impl Core {
             started,
             stopped_at: Cell::new(Some(started)),
         })
-    }
-
-    /// `block_on` starts turning the loop: the time it did not run counts as idle (as time parked
-    /// does, for the utilization), and the lag sampler starts afresh.
-    pub(crate) fn resume(&self) {
-        let now = self.scheduler.clock().read();
-        if let Some(stopped) = self.stopped_at.take() {
-            let parked = &self.scheduler.counters().parked;
-            parked.set(parked.get() + now.saturating_duration_since(stopped));
-        }
-        self.scheduler.lag_sampler().restart(now);
-    }
-
-    /// `block_on` returns: the loop stops running until the next one.
-    pub(crate) fn pause(&self) {
-        self.stopped_at.set(Some(self.scheduler.clock().read()));
     }
 
     /// The executor half of the loop.
@@ -212,29 +196,6 @@ impl Core {
         Ok(after - before)
     }
 
-    /// The loop waited in the reactor from `before` to `after`: idle time for the utilization,
-    /// a park for the lag sampler and, when tracing, a `park` slice.
-    fn note_park(&self, before: Instant, after: Instant, timeout: Option<Duration>, events: usize) {
-        let counters = self.scheduler.counters();
-        counters
-            .parked
-            .set(counters.parked.get() + (after - before));
-        let trace = self.trace().map(|t| &**t);
-        let sampler = self.scheduler.lag_sampler();
-        sampler.free_between(before, after, counters, trace);
-        if let Some(trace) = trace {
-            let events = events as u32;
-            let what = What::Park { timeout, events };
-            trace.loop_slice(what, Label::Static("park"), before, after);
-        }
-    }
-
-    /// The counter tracks of a trace, as the loop goes to the reactor.
-    fn trace_counters(&self, trace: &Trace, at: Instant) {
-        trace.counter(Counter::RunQueue, self.scheduler.ready_len() as f64, at);
-        trace.counter(Counter::TasksAlive, self.scheduler.tasks_alive() as f64, at);
-    }
-
     /// Step 3 of a turn: queue remote wakes, fire due timers, then wake the tasks that yielded
     /// for lack of budget — last, so they run after everyone they kept waiting.
     pub(crate) fn after_reactor(&self) {
@@ -274,34 +235,6 @@ impl Core {
         *self.due_buf.borrow_mut() = due;
     }
 
-    /// A snapshot of the counters and sizes.
-    pub(crate) fn stats(&self) -> RuntimeStats {
-        let c = self.scheduler.counters();
-        RuntimeStats {
-            turns: c.turns.get(),
-            polls: c.polls.get(),
-            spawned: c.spawned.get(),
-            completed: c.completed.get(),
-            panicked: c.panicked.get(),
-            cancelled: c.cancelled.get(),
-            tasks_alive: self.scheduler.tasks_alive(),
-            io_events: c.io_events.get(),
-            local_wakes: c.local_wakes.get(),
-            remote_wakes: c.remote_wakes.get(),
-            timers_fired: c.timers_fired.get(),
-            timers_pending: self.timers.borrow().len(),
-            io_sources: self.reactor.live_sources(),
-            slow_polls: c.slow_polls.get(),
-            longest_poll: c.longest_poll.get(),
-            longest_poll_task: c.longest_poll_by.get(),
-            worst_timer_lateness: c.worst_timer_lateness.get(),
-            loop_lag: c.loop_lag.borrow().clone(),
-            wake_lag: c.snapshot_lag(),
-            uptime: (self.scheduler.clock().read()).saturating_duration_since(self.started),
-            parked: c.parked.get(),
-        }
-    }
-
     /// Drops every task's future, on this thread, until no task is left (a destructor may
     /// spawn); then drops queued ids, timers and stored wakers.
     pub(crate) fn shutdown(&self) {
@@ -310,9 +243,4 @@ impl Core {
         drop(timers);
         self.reactor.clear_wakers();
     }
-}
-
-/// The current runtime's stats, or `None` outside a runtime (`evloop::stats()`).
-pub(crate) fn current_stats() -> Option<RuntimeStats> {
-    super::context::with_core(|core: &Rc<Core>| core.stats())
 }

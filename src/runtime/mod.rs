@@ -18,6 +18,7 @@ mod auto_advance;
 pub(crate) mod builder;
 pub(crate) mod context;
 pub(crate) mod core;
+pub(crate) mod observe;
 #[cfg(test)]
 mod tests;
 
@@ -27,16 +28,13 @@ use std::pin::pin;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
-use std::time::Instant;
 
 pub use builder::Builder;
 
 use self::core::Core;
 use crate::executor::coop;
 use crate::executor::waker::MainWake;
-use crate::stats::RuntimeStats;
-use crate::trace::Trace;
-use crate::worker::{Worker, WorkerStats};
+use crate::worker::Worker;
 
 /// A single-threaded event loop. Not `Send`: it stays on the thread that made it.
 pub struct Runtime {
@@ -110,33 +108,6 @@ impl Runtime {
         }
         core.after_reactor();
     }
-
-    /// A snapshot of the loop's counters (turns, polls, wakes, lag, ...).
-    pub fn stats(&self) -> RuntimeStats {
-        self.core.stats()
-    }
-
-    /// A snapshot of the blocking worker's counters: jobs offloaded and inline, threads, queue,
-    /// mode, and what the start-up probe found.
-    pub fn worker_stats(&self) -> WorkerStats {
-        self.core.worker().stats()
-    }
-
-    /// Number of sockets registered with the reactor now.
-    pub fn io_sources(&self) -> usize {
-        self.core.reactor().live_sources()
-    }
-
-    /// When the loop last read its clock (end of the last poll or turn).
-    pub fn clock(&self) -> Instant {
-        self.core.now()
-    }
-
-    /// The trace recorder, when tracing is on (`Builder::trace`, `Builder::trace_capacity`, or
-    /// `EVLOOP_TRACE`): to write it now (`Trace::write`), or to draw the last seconds live.
-    pub fn trace(&self) -> Option<Arc<Trace>> {
-        self.core.trace().cloned()
-    }
 }
 
 impl Drop for Runtime {
@@ -152,13 +123,5 @@ impl Drop for Runtime {
                 Err(e) => log::warn!("could not write the trace: {e}"),
             }
         }
-    }
-}
-
-impl std::fmt::Debug for Runtime {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Runtime")
-            .field("stats", &self.core.stats())
-            .finish()
     }
 }

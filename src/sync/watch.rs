@@ -52,7 +52,6 @@ use std::sync::{
 use std::task::{Context, Poll, Waker};
 
 use super::waiting::{Ticket, WaitQueue, wake_all};
-use crate::executor::coop;
 use error::{RecvError, SendError};
 
 /// Why a `watch` operation did not happen.
@@ -498,8 +497,6 @@ impl<T> Future for Changed<'_, T> {
     type Output = Result<(), RecvError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // Spends budget (`executor/coop.rs`), as every receive does.
-        let coop = std::task::ready!(coop::poll_proceed(cx));
         let this = &mut *self;
         let seen = *this.seen;
         let outcome = std::task::ready!(this.shared.poll_event(
@@ -513,7 +510,6 @@ impl<T> Future for Changed<'_, T> {
             },
             |state| &mut state.receivers_waiting,
         ));
-        coop.made_progress();
         Poll::Ready(outcome.map(|version| *this.seen = version))
     }
 }

@@ -31,6 +31,7 @@ use crate::clock::{AutoAdvanceHold, LoopClock};
 use crate::executor::JoinError;
 use crate::executor::drop_payload;
 use crate::trace::Trace;
+use crate::worker::pool::RoomLine;
 
 /// Source of job ids for logs ("blocking job 7").
 static NEXT_JOB_ID: AtomicU64 = AtomicU64::new(1);
@@ -50,14 +51,7 @@ pub struct Job {
     trace: Option<Arc<Trace>>,
     /// The line the job waits in for room in a full queue (`QueueFull::Wait`), while it does:
     /// told if the job is dropped there, so the place it may have been woken for is not lost.
-    room_line: Option<Weak<dyn RoomLine>>,
-}
-
-/// A line of jobs waiting for room (`worker/pool/room.rs`), as a job waiting in it sees it.
-pub(crate) trait RoomLine: Send + Sync {
-    /// Job `job` was dropped unrun while it waited (its handle was dropped): forget it, or pass on
-    /// the free place it was woken for.
-    fn leave(&self, job: u64);
+    pub(crate) room_line: Option<Weak<dyn RoomLine>>,
 }
 
 /// What a worker can do with a type-erased job body.
@@ -129,16 +123,6 @@ impl Job {
     /// The job's number, as logs show it ("blocking job 7").
     pub fn id(&self) -> u64 {
         self.id
-    }
-
-    /// The job waits in `line` for room; `line` hears of it if the job is dropped before it leaves.
-    pub(crate) fn join_room_line(&mut self, line: Weak<dyn RoomLine>) {
-        self.room_line = Some(line);
-    }
-
-    /// The job is submitted again: it leaves the line it waited in, if any (true then).
-    pub(crate) fn leave_room_line(&mut self) -> bool {
-        self.room_line.take().is_some()
     }
 
     /// Runs the closure on the calling thread and hands its result (or panic) to the awaiting task.

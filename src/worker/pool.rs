@@ -32,6 +32,8 @@ mod report;
 mod room;
 mod thread;
 
+pub(crate) use room::RoomLine;
+
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, MutexGuard};
 use std::task::Waker;
@@ -99,9 +101,8 @@ impl ThreadPool {
     /// On `Full`, `room` (if given) is woken when a thread takes a job off the queue.
     pub(crate) fn place(&self, mut job: Job, room: Option<&Waker>) -> Placement {
         let mut state = self.lock();
-        // A job back from waiting for room leaves the line (if it finds the queue full again,
-        // `full` puts it back in, at the same place when it had not been woken yet).
-        if job.leave_room_line() {
+        // A job back from waiting for room leaves the line (`full` puts it back if need be).
+        if job.room_line.take().is_some() {
             state.room.forget(job.id());
         }
         // 1. A ready (idle or starting) thread not yet claimed by an earlier queued job takes it.

@@ -8,12 +8,13 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, MutexGuard};
 use std::task::Waker;
 
+use super::RoomLine;
 use super::thread::PoolState;
 use super::{Placement, ThreadPool};
 use crate::worker::Refused;
 use crate::worker::error::{BlockingError, QueueFull};
 use crate::worker::execution::{Execution, InlineReason};
-use crate::worker::job::{Job, RoomLine};
+use crate::worker::job::Job;
 use crate::worker::stats::WorkerCounters;
 
 impl ThreadPool {
@@ -29,7 +30,7 @@ impl ThreadPool {
         if let Some(waker) = room {
             state.room.wait(job.id(), waker);
             let line: Arc<dyn RoomLine> = self.shared.clone();
-            job.join_room_line(Arc::downgrade(&line));
+            job.room_line = Some(Arc::downgrade(&line));
         }
         Placement::Full { job }
     }

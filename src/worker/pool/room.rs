@@ -27,7 +27,11 @@
 //! Everything here runs under the pool's lock; the wakers it hands out are woken after unlock.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::MutexGuard;
 use std::task::Waker;
+
+use super::thread::{PoolShared, PoolState};
+use crate::worker::stats::WorkerCounters;
 
 /// Jobs waiting for room, first come first served.
 #[derive(Default)]
@@ -70,10 +74,80 @@ impl RoomWaiters {
         None
     }
 
+    /// True if a job waits in line.
+    pub(super) fn is_waiting(&self) -> bool {
+        !self.wakers.is_empty()
+    }
+
     /// Empties the line (shutdown): the wakers, to drop outside the lock.
     pub(super) fn take_all(&mut self) -> HashMap<u64, Waker> {
         self.order.clear();
         std::mem::take(&mut self.wakers)
+    }
+}
+
+/// A line of jobs waiting for room, as a job waiting in it sees it (`Job` holds a `Weak` of it).
+pub(crate) trait RoomLine: Send + Sync {
+    /// Job `job` was dropped unrun while it waited (its handle was dropped): forget it, or pass on
+    /// the free place it was woken for.
+    fn leave(&self, job: u64);
+}
+
+/// The pool's side of the line: which place a thread frees, and who is woken for it.
+impl PoolShared {
+    /// The first job waiting for room, if a place was freed.
+    pub(super) fn next_room_waiter(&self, state: &mut PoolState, freed: bool) -> Option<Waker> {
+        if freed { state.room.next() } else { None }
+    }
+
+    /// A thread going idle, with jobs waiting for room: one of them can have it. The thread is
+    /// counted idle first, so that the woken task's `place` sees a ready thread and queues its job
+    /// for it; the task is woken outside the lock, which is taken again and returned.
+    pub(super) fn offer_idle_thread<'a>(
+        &'a self,
+        mut state: MutexGuard<'a, PoolState>,
+    ) -> MutexGuard<'a, PoolState> {
+        let waiter = state.room.next();
+        state.idle += 1;
+        drop(state);
+        self.wake_for_room(waiter);
+        let mut state = self.lock();
+        state.idle -= 1;
+        state
+    }
+
+    /// Wakes a task whose job waited for room (after the lock is released: waking runs the
+    /// runtime's code), and counts the wake.
+    pub(super) fn wake_for_room(&self, waiter: Option<Waker>) {
+        if let Some(waker) = waiter {
+            WorkerCounters::bump(&self.counters.room_wakes);
+            waker.wake();
+        }
+    }
+
+    /// True if a job submitted now would be placed: a ready thread not yet claimed, room for a new
+    /// thread, or room in the queue (steps 1-3 of `ThreadPool::place`).
+    pub(super) fn has_room(&self, state: &PoolState) -> bool {
+        state.ready() > state.queue.len()
+            || state.alive < self.config.max_threads
+            || state.waiting() < self.config.queue_capacity
+    }
+}
+
+impl RoomLine for PoolShared {
+    fn leave(&self, job: u64) {
+        let mut state = self.lock();
+        if state.room.forget(job) {
+            return; // still in line: no wake was spent on it
+        }
+        // It had been woken for a free place and gives up: pass the place on, or it is lost.
+        let waiter = if self.has_room(&state) {
+            state.room.next()
+        } else {
+            None
+        };
+        drop(state);
+        self.wake_for_room(waiter);
     }
 }
 

@@ -18,13 +18,12 @@
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use super::room::RoomWaiters;
 use crate::executor::drop_payload;
 use crate::worker::error::QueueFull;
-use crate::worker::job::{Job, RoomLine};
+use crate::worker::job::Job;
 use crate::worker::spawner::ThreadSpawner;
 use crate::worker::stats::WorkerCounters;
 
@@ -105,11 +104,8 @@ impl PoolShared {
     fn next_job(&self, starting: bool) -> Option<Job> {
         let mut deadline = Instant::now() + self.config.keep_alive;
         let mut state = self.lock();
-        // A thread back from a job frees one place: the job it takes off the queue leaves room for
-        // another, or, with the queue empty, the thread itself is free. One place serves one job,
-        // so one task waiting for room is woken (`pool/room.rs`). A starting thread frees nothing:
-        // the job it takes was counted for it when it was created; nor does a thread that waited
-        // and woke up again (it was counted free when it began to wait).
+        // A thread back from a job frees one place (the queue slot of the job it takes, or itself):
+        // one task waiting for room is woken for it (`pool/room.rs`). A starting thread frees none.
         let mut frees_a_place = !starting;
         if starting {
             state.starting -= 1;
@@ -124,17 +120,8 @@ impl PoolShared {
             if state.shutdown {
                 return self.exit(state);
             }
-            if std::mem::take(&mut frees_a_place)
-                && let Some(waiter) = state.room.next()
-            {
-                // Going idle with tasks waiting: one of them can have this thread. Counted idle
-                // first, so that the woken task's `place` sees a ready thread and queues its job
-                // for it; woken outside the lock; then the queue is looked at again.
-                state.idle += 1;
-                drop(state);
-                self.wake_for_room(Some(waiter));
-                state = self.lock();
-                state.idle -= 1;
+            if std::mem::take(&mut frees_a_place) && state.room.is_waiting() {
+                state = self.offer_idle_thread(state); // then look at the queue again
                 continue;
             }
             let now = Instant::now();
@@ -159,50 +146,11 @@ impl PoolShared {
         }
     }
 
-    /// The first job waiting for room, if a place was freed.
-    fn next_room_waiter(&self, state: &mut PoolState, freed: bool) -> Option<Waker> {
-        if freed { state.room.next() } else { None }
-    }
-
-    /// Wakes a task whose job waited for room (after the lock is released: waking runs the
-    /// runtime's code), and counts the wake.
-    pub(super) fn wake_for_room(&self, waiter: Option<Waker>) {
-        if let Some(waker) = waiter {
-            WorkerCounters::bump(&self.counters.room_wakes);
-            waker.wake();
-        }
-    }
-
-    /// True if a job submitted now would be placed: a ready thread not yet claimed, room for a new
-    /// thread, or room in the queue (steps 1-3 of `ThreadPool::place`).
-    pub(super) fn has_room(&self, state: &PoolState) -> bool {
-        state.ready() > state.queue.len()
-            || state.alive < self.config.max_threads
-            || state.waiting() < self.config.queue_capacity
-    }
-
     /// Counts the calling thread out of the pool.
     fn exit(&self, mut state: MutexGuard<'_, PoolState>) -> Option<Job> {
         state.alive -= 1;
         log::trace!("blocking thread exits ({} left)", state.alive);
         None
-    }
-}
-
-impl RoomLine for PoolShared {
-    fn leave(&self, job: u64) {
-        let mut state = self.lock();
-        if state.room.forget(job) {
-            return; // still in line: no wake was spent on it
-        }
-        // It had been woken for a free place and gives up: pass the place on, or it is lost.
-        let waiter = if self.has_room(&state) {
-            state.room.next()
-        } else {
-            None
-        };
-        drop(state);
-        self.wake_for_room(waiter);
     }
 }
 

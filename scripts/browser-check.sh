@@ -28,8 +28,10 @@ echo "browser: $browser ($("$browser" --version 2>/dev/null || echo 'version unk
 
 cargo build -q --example llm_server
 server_bin=target/debug/examples/llm_server
-profile=$(mktemp -d)
-work=$(mktemp -d)
+# Scratch space under OUT, not /tmp: nothing else on the machine may tidy it away mid-run.
+scratch=$(cd "$out" && pwd)
+profile=$(mktemp -d "$scratch/profile.XXXXXX")
+work=$(mktemp -d "$scratch/work.XXXXXX")
 server=""
 poller=""
 cleanup() {

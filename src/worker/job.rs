@@ -57,7 +57,11 @@ pub struct Job {
 /// What a worker can do with a type-erased job body.
 trait JobBody: Send {
     /// Runs the closure on this thread and delivers its output (or its panic).
-    fn run(self: Box<Self>);
+    ///
+    /// `finished` is called when the closure has returned, *before* the result is delivered: the
+    /// trace's slice must be recorded while the awaiting task cannot yet have seen the result
+    /// (it may write the trace file as soon as it has).
+    fn run(self: Box<Self>, finished: &mut dyn FnMut());
     /// Delivers a cancelled `JoinError` without running the closure.
     fn cancel(self: Box<Self>);
 }
@@ -75,11 +79,12 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    fn run(self: Box<Self>) {
+    fn run(self: Box<Self>, finished: &mut dyn FnMut()) {
         let Body { f, completion } = *self;
         // AssertUnwindSafe: after a panic nothing touched by `f` is used again here; the payload
-        // goes to the caller, who decides (like a task's panic, `task/cell.rs`).
+        // goes to the caller, who decides (like a task's panic, `executor/cell.rs`).
         let result = catch_unwind(AssertUnwindSafe(f)).map_err(JoinError::from_panic);
+        finished();
         completion.deliver(result);
     }
 
@@ -143,12 +148,11 @@ impl Job {
             return;
         };
         match self.trace.take() {
-            None => body.run(),
+            None => body.run(&mut || {}),
             Some(trace) => {
-                let start = Instant::now();
-                body.run();
+                let (id, start) = (self.id, Instant::now());
                 let why = inline.map(|reason| reason.as_str());
-                trace.blocking(self.id, why, start, Instant::now());
+                body.run(&mut || trace.blocking(id, why, start, Instant::now()));
             }
         }
     }

@@ -235,7 +235,7 @@ fn unix_listener_and_stream_carry_bytes_both_ways() {
         );
         client.write_all(b"twice ").await.expect("write");
         client
-            .shutdown(std::net::Shutdown::Write)
+            .shutdown_now(std::net::Shutdown::Write)
             .expect("half-close");
         assert_eq!(receive_all(&mut client).await, b"twice twice ");
         server.await.expect("server task");

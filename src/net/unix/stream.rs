@@ -121,9 +121,10 @@ impl UnixStream {
         self.io.try_write(buf)
     }
 
-    /// Shuts down the reading side, the writing side or both; does not wait. Being found first,
-    /// it hides `AsyncWriteExt::shutdown` (call that one as `AsyncWriteExt::shutdown(&mut s)`).
-    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+    /// Shuts down the reading side, the writing side or both; does not wait. std's synchronous
+    /// `shutdown(how)` under another name, as on `TcpStream`, so that tokio's
+    /// `stream.shutdown().await` (`AsyncWriteExt`) is not hidden by it.
+    pub fn shutdown_now(&self, how: Shutdown) -> io::Result<()> {
         self.io.source().shutdown(how)
     }
 
@@ -194,6 +195,6 @@ impl AsyncWrite for UnixStream {
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.shutdown(Shutdown::Write))
+        Poll::Ready(self.shutdown_now(Shutdown::Write))
     }
 }

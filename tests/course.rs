@@ -9,9 +9,10 @@
 //! Every child runs in its own process group and is killed, with its children, after a deadline.
 #![cfg(unix)]
 
+mod example_process;
+
 use std::collections::HashMap;
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::Mutex;
 use std::sync::mpsc;
@@ -22,29 +23,13 @@ const DEADLINE: Duration = Duration::from_secs(60);
 /// The steps time things: run them one at a time, so they do not slow each other down.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-/// Where cargo put the example `name`: `target/<profile>/examples/`, next to this test's `deps/`.
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary knows its path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>/deps");
-    let path = profile_dir.join("examples").join(name);
-    assert!(
-        path.exists(),
-        "{} is not built: run `cargo build --examples` first (.ci/run does)",
-        path.display()
-    );
-    path
-}
-
 /// Runs the example `name` to completion, or kills it (and its children) after `DEADLINE`.
 /// Returns its stdout; fails on a non-zero exit.
 fn run_step(name: &str) -> String {
     let _alone = ONE_AT_A_TIME
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let child = Command::new(example(name))
+    let child = Command::new(example_process::example(name))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0) // its own group: step 6's re-executed child is killed with it

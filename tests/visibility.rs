@@ -8,67 +8,17 @@
 //! real waiting, no warning from a machine that happens to be loaded. One test keeps a real
 //! blocking call, with a lower bound only.
 
+mod captured_log;
 mod util;
 
-use std::sync::Mutex;
-use std::thread::ThreadId;
 use std::time::Duration;
 
 use evloop::time::sleep;
 use evloop::{Runtime, spawn, spawn_named, task::yield_now};
 
-/// One captured log record.
-struct Record {
-    thread: ThreadId,
-    level: log::Level,
-    target: String,
-    message: String,
-}
-
-/// Keeps every record in memory.
-struct CaptureLogger;
-
-static RECORDS: Mutex<Vec<Record>> = Mutex::new(Vec::new());
-static LOGGER: CaptureLogger = CaptureLogger;
-
-impl log::Log for CaptureLogger {
-    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
-        metadata.level() <= log::Level::Warn
-    }
-    fn log(&self, record: &log::Record<'_>) {
-        if self.enabled(record.metadata()) {
-            RECORDS.lock().expect("log lock").push(Record {
-                thread: std::thread::current().id(),
-                level: record.level(),
-                target: record.target().to_string(),
-                message: record.args().to_string(),
-            });
-        }
-    }
-    fn flush(&self) {}
-}
-
-fn install_logger() {
-    if log::set_logger(&LOGGER).is_ok() {
-        log::set_max_level(log::LevelFilter::Warn);
-    }
-}
-
-/// Warnings logged by the current thread whose message contains `needle`.
-fn warnings_here(needle: &str) -> Vec<String> {
-    let me = std::thread::current().id();
-    RECORDS
-        .lock()
-        .expect("log lock")
-        .iter()
-        .filter(|r| r.thread == me && r.level == log::Level::Warn && r.message.contains(needle))
-        .map(|r| format!("{}: {}", r.target, r.message))
-        .collect()
-}
-
 /// A runtime whose clock starts paused, warning from `threshold` (default 100 ms).
 fn paused_runtime(threshold: Option<Duration>) -> Runtime {
-    install_logger();
+    captured_log::install();
     Runtime::builder()
         .start_paused(true)
         .slow_poll_threshold(threshold)
@@ -97,7 +47,7 @@ fn a_200ms_blocking_poll_is_named_in_a_warning() {
             .await
             .expect("completes");
         });
-        let warnings = warnings_here("blocked the event loop");
+        let warnings = captured_log::warnings_here("blocked the event loop");
         assert_eq!(
             warnings,
             [
@@ -112,7 +62,7 @@ fn a_200ms_blocking_poll_is_named_in_a_warning() {
 #[cfg_attr(miri, ignore)] // blocks for real time
 fn a_real_blocking_call_is_named_too() {
     within_10s(|| {
-        install_logger();
+        captured_log::install();
         let rt = Runtime::new().expect("runtime");
         rt.block_on(async {
             spawn_named("handle_request", async {
@@ -122,7 +72,8 @@ fn a_real_blocking_call_is_named_too() {
             .expect("completes");
         });
         // The task polls once, so it is named once; a loaded machine may only make it longer.
-        let warnings = warnings_here("task 1 (handle_request) blocked the event loop for ");
+        let warnings =
+            captured_log::warnings_here("task 1 (handle_request) blocked the event loop for ");
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         let seconds: f64 = warnings[0]
             .rsplit("for ")
@@ -144,7 +95,7 @@ fn the_threshold_is_exact_a_99ms_poll_stays_quiet_and_100ms_warns() {
                 .expect("completes");
         });
         assert_eq!(
-            warnings_here("blocked the event loop"),
+            captured_log::warnings_here("blocked the event loop"),
             Vec::<String>::new()
         );
         assert_eq!(rt.stats().slow_polls, 0);
@@ -154,7 +105,10 @@ fn the_threshold_is_exact_a_99ms_poll_stays_quiet_and_100ms_warns() {
                 .await
                 .expect("completes");
         });
-        assert_eq!(warnings_here("blocked the event loop").len(), 1);
+        assert_eq!(
+            captured_log::warnings_here("blocked the event loop").len(),
+            1
+        );
         assert_eq!(rt.stats().slow_polls, 1);
     });
 }
@@ -168,7 +122,7 @@ fn an_unnamed_task_is_named_by_its_spawn_location() {
                 .await
                 .expect("completes");
         });
-        let warnings = warnings_here("blocked the event loop");
+        let warnings = captured_log::warnings_here("blocked the event loop");
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert!(
             warnings[0].contains("(spawned at tests/visibility.rs:")
@@ -187,7 +141,7 @@ fn the_detector_can_be_turned_off() {
                 .await
                 .expect("completes");
         });
-        assert!(warnings_here("blocked the event loop").is_empty());
+        assert!(captured_log::warnings_here("blocked the event loop").is_empty());
         assert_eq!(rt.stats().longest_poll, Duration::from_millis(120));
     });
 }
@@ -248,7 +202,7 @@ fn issue_15_loop_lag_sees_a_blocking_poll_that_wake_lag_misses() {
 #[cfg_attr(miri, ignore)] // blocks for real time
 fn issue_15_a_real_blocking_call_shows_as_loop_lag() {
     within_10s(|| {
-        install_logger();
+        captured_log::install();
         let rt = Runtime::builder()
             .slow_poll_threshold(None)
             .build()
@@ -329,13 +283,16 @@ fn timer_lateness_shows_a_blocked_heartbeat() {
             stats.longest_poll_task, None,
             "the block_on future made the longest poll"
         );
-        assert_eq!(warnings_here("the block_on future blocked").len(), 1);
+        assert_eq!(
+            captured_log::warnings_here("the block_on future blocked").len(),
+            1
+        );
     });
 }
 
 #[test]
 fn counters_match_spawns_and_wakes_exactly() {
-    install_logger();
+    captured_log::install();
     let rt = Runtime::new().expect("runtime");
     const N: u64 = 20;
     const M: u64 = 3;

@@ -6,13 +6,14 @@
 //! process. This binary installs a logger that records each message with the thread that logged
 //! it, so a test counts only what its own loop said.
 
+mod captured_log;
 mod util;
 
 use std::cell::Cell;
 use std::rc::Rc;
 use std::sync::mpsc as std_mpsc;
 use std::sync::{Arc, Mutex};
-use std::thread::{self, ThreadId};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use evloop::sync::mpsc;
@@ -26,50 +27,6 @@ use evloop::{Runtime, spawn, spawn_blocking};
 /// How long any wait may take before the test fails.
 const PATIENCE: Duration = Duration::from_secs(20);
 
-/// One captured log record.
-struct Record {
-    /// The thread that logged it.
-    thread: ThreadId,
-    /// Its level.
-    level: log::Level,
-    /// Its text.
-    message: String,
-}
-
-/// Keeps every record at info or above in memory.
-struct CaptureLogger;
-
-static RECORDS: Mutex<Vec<Record>> = Mutex::new(Vec::new());
-static LOGGER: CaptureLogger = CaptureLogger;
-
-impl log::Log for CaptureLogger {
-    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
-        metadata.level() <= log::Level::Info
-    }
-    fn log(&self, record: &log::Record<'_>) {
-        if self.enabled(record.metadata()) {
-            RECORDS.lock().expect("log lock").push(Record {
-                thread: thread::current().id(),
-                level: record.level(),
-                message: record.args().to_string(),
-            });
-        }
-    }
-    fn flush(&self) {}
-}
-
-/// Messages at `level` logged by this thread so far.
-fn logged_here(level: log::Level) -> Vec<String> {
-    let me = thread::current().id();
-    RECORDS
-        .lock()
-        .expect("log lock")
-        .iter()
-        .filter(|r| r.thread == me && r.level == level)
-        .map(|r| r.message.clone())
-        .collect()
-}
-
 /// A runtime whose blocking jobs go to `worker`, with the capturing logger installed.
 fn runtime_with(worker: impl Worker + 'static) -> Runtime {
     builder_with(worker)
@@ -79,9 +36,7 @@ fn runtime_with(worker: impl Worker + 'static) -> Runtime {
 
 /// The builder of [`runtime_with`], for a test that sets one more knob.
 fn builder_with(worker: impl Worker + 'static) -> evloop::runtime::Builder {
-    if log::set_logger(&LOGGER).is_ok() {
-        log::set_max_level(log::LevelFilter::Info);
-    }
+    captured_log::install();
     Runtime::builder()
         .worker(worker)
         // These tests count the worker's warnings. The loop's own slow-poll warning (tested in
@@ -195,7 +150,7 @@ fn denied_threads_run_jobs_inline_with_one_warning() {
         results,
         [(0, true), (1, true), (4, true), (9, true), (16, true)]
     );
-    let warnings = logged_here(log::Level::Warn);
+    let warnings = captured_log::logged_here(log::Level::Warn);
     assert_eq!(warnings.len(), 1, "{warnings:#?}");
     let expected = format!(
         "thread creation refused: {}; running blocking work on the event loop thread — the loop is \
@@ -216,7 +171,7 @@ fn the_probe_says_where_blocking_work_goes() {
     let rt = runtime_with(fallback(&Deny::always()));
     let probe = rt.worker_stats().probe.expect("probed at build");
     assert_eq!(probe.mode, Mode::Inline);
-    let infos = logged_here(log::Level::Info);
+    let infos = captured_log::logged_here(log::Level::Info);
     let expected = format!(
         "blocking work: runs inline — thread creation refused: {}",
         eagain()
@@ -248,7 +203,7 @@ fn without_the_probe_no_thread_is_made_until_a_job_and_a_refusal_is_still_told()
         (0, 0),
         "no thread asked for"
     );
-    assert!(logged_here(log::Level::Warn).is_empty());
+    assert!(captured_log::logged_here(log::Level::Warn).is_empty());
     let path = rt.block_on(async {
         let mut handle = spawn_blocking(|| "reply");
         assert_eq!((&mut handle).await.expect("no panic"), "reply");
@@ -257,7 +212,7 @@ fn without_the_probe_no_thread_is_made_until_a_job_and_a_refusal_is_still_told()
     assert_eq!(path, Some(Execution::Inline(InlineReason::ThreadsRefused)));
     assert_eq!(deny.refused(), 1, "the job asked for the first thread");
     assert_eq!(
-        logged_here(log::Level::Warn).len(),
+        captured_log::logged_here(log::Level::Warn).len(),
         1,
         "the refusal is told"
     );
@@ -274,7 +229,7 @@ fn thread_creation_denied_after_start_up_runs_the_first_job_inline() {
         handle.execution()
     });
     assert_eq!(path, Some(Execution::Inline(InlineReason::ThreadsRefused)));
-    assert_eq!(logged_here(log::Level::Warn).len(), 1);
+    assert_eq!(captured_log::logged_here(log::Level::Warn).len(), 1);
 }
 
 #[test]
@@ -343,7 +298,7 @@ fn a_pool_refused_more_threads_queues_jobs_on_the_ones_it_has() {
         runs.lock().expect("runs lock").iter().all(|n| *n == 1),
         "each ran once"
     );
-    let warnings = logged_here(log::Level::Warn);
+    let warnings = captured_log::logged_here(log::Level::Warn);
     assert_eq!(warnings.len(), 1, "{warnings:#?}");
     assert!(warnings[0].contains("queueing blocking work on the pool's 2 live thread(s)"));
     let stats = rt.worker_stats();
@@ -369,7 +324,7 @@ fn recovery_is_logged_at_info() {
             Some(Execution::Offloaded)
         )
     );
-    let infos = logged_here(log::Level::Info);
+    let infos = captured_log::logged_here(log::Level::Info);
     assert!(
         infos
             .iter()
@@ -590,7 +545,7 @@ mod real_denial {
         });
         assert_eq!(path, Some(Execution::Inline(InlineReason::ThreadsRefused)));
         println!("child: job ran Inline(ThreadsRefused), result {value}");
-        let warnings = super::logged_here(log::Level::Warn);
+        let warnings = crate::captured_log::logged_here(log::Level::Warn);
         assert_eq!(warnings.len(), 1, "{warnings:#?}");
         println!("child: 1 warning: {}", warnings[0]);
         let rt = super::runtime_with(evloop::worker::Fallback::default());

@@ -1,9 +1,10 @@
 //! A built example run as a process, for the tests that drive a whole program: its address, its
-//! output line by line, Ctrl-C, its exit. Used by `tests/echo_server_shutdown.rs` and
-//! `tests/llm_server_shutdown.rs`.
+//! output line by line, Ctrl-C, its exit. Used by `tests/echo_server_shutdown.rs`,
+//! `tests/echo_server_loops.rs` and `tests/llm_server_shutdown.rs`; `tests/course.rs` uses its
+//! [`example`] to find the course's steps.
 //!
-//! Like `tests/course.rs`, it runs the example binary that `cargo build --examples` (or a plain
-//! `cargo test`) put in `target/<profile>/examples/`. Nothing waits on a sleep: callers wait for
+//! It runs the example binary that `cargo build --examples` (or a plain `cargo test`) put in
+//! `target/<profile>/examples/`. Nothing waits on a sleep: callers wait for
 //! lines the program prints and for bytes on their sockets, each with a deadline that fails
 //! loudly. The process runs in its own group, killed with its children if a test fails.
 #![allow(dead_code)] // each test file uses a different subset
@@ -19,7 +20,7 @@ use std::time::{Duration, Instant};
 /// Generous bound on any one wait: a loaded machine is slow, a hung server is stuck.
 pub const DEADLINE: Duration = Duration::from_secs(60);
 
-/// Where cargo put the example `name` (as `tests/course.rs` finds it).
+/// Where cargo put the example `name`: `target/<profile>/examples/`, next to the test's `deps/`.
 pub fn example(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary knows its path");
     let profile_dir = exe

@@ -167,11 +167,6 @@ async fn serve_until(
     }
 }
 
-/// `READ_TIMEOUT` times `n`, plus `extra`: the readable form of the instants below.
-fn timeouts(n: u32, extra: Duration) -> Duration {
-    READ_TIMEOUT * n + extra
-}
-
 #[test]
 fn an_idle_keep_alive_connection_closes_after_exactly_the_read_timeout() {
     util::paused(|| async {
@@ -191,7 +186,7 @@ fn an_idle_keep_alive_connection_closes_after_exactly_the_read_timeout() {
             [(Duration::ZERO, "wrote"), (READ_TIMEOUT, "FIN")]
         );
         // The client never closes: the lingering close gives up after one more timeout.
-        assert_eq!(served.took, timeouts(2, Duration::ZERO));
+        assert_eq!(served.took, READ_TIMEOUT * 2);
     });
 }
 
@@ -272,7 +267,7 @@ fn a_stalled_request_gets_408_at_exactly_the_read_timeout_while_others_are_serve
                 [(READ_TIMEOUT, "wrote"), (READ_TIMEOUT, "FIN")],
                 "{shown:?}: the 408 and the FIN at exactly the timeout"
             );
-            assert_eq!(stalled.took, timeouts(2, Duration::ZERO), "{shown:?}");
+            assert_eq!(stalled.took, READ_TIMEOUT * 2, "{shown:?}");
             // Served at once, not behind the stalled client.
             assert!(
                 matches!(other.ending, Ending::CloseRequested),

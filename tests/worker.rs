@@ -72,6 +72,13 @@ fn logged_here(level: log::Level) -> Vec<String> {
 
 /// A runtime whose blocking jobs go to `worker`, with the capturing logger installed.
 fn runtime_with(worker: impl Worker + 'static) -> Runtime {
+    builder_with(worker)
+        .build()
+        .expect("epoll and eventfd are available")
+}
+
+/// The builder of [`runtime_with`], for a test that sets one more knob.
+fn builder_with(worker: impl Worker + 'static) -> evloop::runtime::Builder {
     if log::set_logger(&LOGGER).is_ok() {
         log::set_max_level(log::LevelFilter::Info);
     }
@@ -80,8 +87,6 @@ fn runtime_with(worker: impl Worker + 'static) -> Runtime {
         // These tests count the worker's warnings. The loop's own slow-poll warning (tested in
         // tests/visibility.rs) would add one per long poll — and under Miri every poll is slow.
         .slow_poll_threshold(None)
-        .build()
-        .expect("epoll and eventfd are available")
 }
 
 /// EAGAIN as this platform words it: "Resource temporarily unavailable (os error 11)" on Linux.
@@ -227,6 +232,36 @@ fn the_probe_says_where_blocking_work_goes() {
         0,
         "no thread before the first job"
     );
+}
+
+#[test]
+fn without_the_probe_no_thread_is_made_until_a_job_and_a_refusal_is_still_told() {
+    let deny = Deny::always();
+    let rt = builder_with(fallback(&deny))
+        .probe_worker(false)
+        .build()
+        .expect("runtime");
+    let stats = rt.worker_stats();
+    assert_eq!(stats.probe, None, "not probed");
+    assert_eq!(
+        (deny.refused(), stats.threads_spawned),
+        (0, 0),
+        "no thread asked for"
+    );
+    assert!(logged_here(log::Level::Warn).is_empty());
+    let path = rt.block_on(async {
+        let mut handle = spawn_blocking(|| "reply");
+        assert_eq!((&mut handle).await.expect("no panic"), "reply");
+        handle.execution()
+    });
+    assert_eq!(path, Some(Execution::Inline(InlineReason::ThreadsRefused)));
+    assert_eq!(deny.refused(), 1, "the job asked for the first thread");
+    assert_eq!(
+        logged_here(log::Level::Warn).len(),
+        1,
+        "the refusal is told"
+    );
+    assert_eq!(rt.worker_stats().mode, Mode::Inline);
 }
 
 #[test]

@@ -88,9 +88,12 @@ fn main() -> io::Result<()> {
     })
 }
 
-/// A runtime with the worker `--worker` names (the default one otherwise).
+/// A runtime with the worker `--worker` names (the default one otherwise). Without `--work-ms`
+/// no blocking job ever runs, so the worker's start-up probe is skipped: its one thread would make
+/// glibc take the slower, cancellable path in every `recv`/`send`/`epoll_wait` for the rest of
+/// the process (`Builder::probe_worker`).
 fn runtime(args: &Args) -> io::Result<Runtime> {
-    let mut builder = Runtime::builder();
+    let mut builder = Runtime::builder().probe_worker(args.work.is_some());
     if let Some(name) = &args.worker {
         let worker = evloop::worker::by_name(name).ok_or_else(|| Args::usage(name))?;
         builder = builder.worker(worker);

@@ -51,6 +51,8 @@ pub struct Builder {
     config: Config,
     /// Where blocking jobs will run (`None`: `worker::default_worker()`).
     worker: Option<Box<dyn Worker>>,
+    /// Skip the worker's start-up probe (see [`Builder::probe_worker`]).
+    skip_probe: bool,
 }
 
 impl Builder {
@@ -106,6 +108,23 @@ impl Builder {
         self
     }
 
+    /// Whether `build` asks the worker, once, where blocking work will go (default `true`): the
+    /// thread pool tries to create a thread, which exits at once, and the answer is logged at info
+    /// ("blocking work: offloaded to threads", or "runs inline — thread creation refused …") and
+    /// kept in `Runtime::worker_stats().probe`.
+    ///
+    /// The probe has a price a program that never blocks need not pay: once a process has
+    /// created one thread, glibc treats it as multi-threaded for good, and every system call
+    /// wrapper (`recv`, `send`, `epoll_wait`, …) then takes its thread-cancellation path — about
+    /// 45 more instructions per call, 145 per echo round trip (`docs/performance.md`). A server
+    /// with no blocking work (`examples/echo_server` without `--work-ms`) turns it off. Without the
+    /// probe nothing is lost but the early word: a refusal is still met, and warned about, by
+    /// the first `spawn_blocking` that asks for a thread.
+    pub fn probe_worker(mut self, probe: bool) -> Builder {
+        self.skip_probe = !probe;
+        self
+    }
+
     /// Records a trace of every poll, reactor wait and blocking job, and writes it to `path` as a
     /// Chrome trace-event JSON file when the runtime is dropped (open it in Perfetto; `trace/`
     /// says what is in it). Memory stays bounded: the last
@@ -136,7 +155,8 @@ impl Builder {
 
     /// Creates the runtime: the epoll instance, its interrupt eventfd and empty queues. Then the
     /// worker's probe says, once, where blocking work will go ("blocking work: offloaded to
-    /// threads"), logged at info and kept in `Runtime::worker_stats()`.
+    /// threads"), logged at info and kept in `Runtime::worker_stats()` (unless
+    /// [`probe_worker(false)`](Builder::probe_worker)).
     pub fn build(mut self) -> io::Result<Runtime> {
         if self.config.trace.is_none()
             && let Some(path) = std::env::var_os(crate::trace::ENV_VAR).filter(|p| !p.is_empty())
@@ -144,7 +164,9 @@ impl Builder {
             self = self.trace(path);
         }
         let worker = self.worker.unwrap_or_else(crate::worker::default_worker);
-        worker.probe();
+        if !self.skip_probe {
+            worker.probe();
+        }
         Runtime::from_config(self.config, worker)
     }
 }

@@ -174,16 +174,17 @@ impl Core {
             self.reactor.park(timeout)?
         };
         let after = clock.refresh();
+        let slept = after - before;
         // Woken after the clock read: their wake-to-poll lag starts when the wait ended.
         self.reactor.wake_ready();
-        self.note_park(before, after, timeout, report.io_events);
+        self.note_park((before, after, slept), timeout, report.io_events);
         LoopCounters::bump(&counters.turns);
         LoopCounters::add(&counters.io_events, report.io_events as u64);
         if log::log_enabled!(log::Level::Trace) {
             log::trace!(
                 "turn {}: timeout {timeout:?}, slept {:?}, {} io events{}, {} ready",
                 counters.turns.get(),
-                after - before,
+                slept,
                 report.io_events,
                 if report.interrupted {
                     ", interrupted"
@@ -193,7 +194,7 @@ impl Core {
                 self.scheduler.ready_len(),
             );
         }
-        Ok(after - before)
+        Ok(slept)
     }
 
     /// Step 3 of a turn: queue remote wakes, fire due timers, then wake the tasks that yielded

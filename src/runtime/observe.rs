@@ -32,19 +32,17 @@ impl Core {
         self.stopped_at.set(Some(self.scheduler.clock().read()));
     }
 
-    /// The loop waited in the reactor from `before` to `after`: idle time for the utilization,
-    /// a park for the lag sampler and, when tracing, a `park` slice.
+    /// The loop waited in the reactor from `before` to `after` (`slept` long: the caller has
+    /// subtracted already): idle time for the utilization, a park for the lag sampler and, when
+    /// tracing, a `park` slice.
     pub(super) fn note_park(
         &self,
-        before: Instant,
-        after: Instant,
+        (before, after, slept): (Instant, Instant, Duration),
         timeout: Option<Duration>,
         events: usize,
     ) {
         let counters = self.scheduler.counters();
-        counters
-            .parked
-            .set(counters.parked.get() + (after - before));
+        counters.parked.set(counters.parked.get() + slept);
         let trace = self.trace().map(|t| &**t);
         let sampler = self.scheduler.lag_sampler();
         sampler.free_between(before, after, counters, trace);

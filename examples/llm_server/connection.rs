@@ -138,7 +138,9 @@ pub async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin>(
     loop {
         // 0. Idle between requests: a shutdown closes the connection here, and so does the idle
         //    timeout, and the client's close. Once a byte of the next request is in (this read's,
-        //    or one pipelined behind the last request), the request is in flight.
+        //    or one pipelined behind the last request), the request is in flight. (The wait is a
+        //    read, so an idle connection keeps its buffer's room meanwhile: at most `READ_CHUNK`,
+        //    as `read_request` shrinks it back after each request.)
         if conn.buf.is_empty() {
             evloop::select! {
                 biased;
@@ -153,8 +155,8 @@ pub async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin>(
                 },
             }
         }
-        // 1. The rest of the request, head and body, within the deadline: nothing came is step
-        //    0's idle close, part of it is a 408 here.
+        // 1. The rest of the request, head and body, within the deadline. (A client that sent
+        //    nothing was closed as idle in step 0; one that sent part of a request gets a 408.)
         let (request, body) = match timeout(conn.timeout, conn.read_request()).await {
             Ok(Ok(read)) => read,
             Ok(Err(ReadError::ClosedMidRequest)) => return Ok(Ending::ClosedMidRequest),

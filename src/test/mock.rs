@@ -48,8 +48,9 @@
 //! The price: code that only reads, where its script expects a write, waits forever instead of
 //! failing at the step (a missing write, say). Under paused time the loop then jumps to the next
 //! timer, so a test whose own `timeout` is the only timer fails at once; with no timer at all, the
-//! loop sleeps. A test should therefore bound itself in *real* time — `tests/util/mod.rs` has
-//! `within_real(deadline, test)`, and `paused(test)` runs a paused test under it.
+//! loop waits in `epoll_wait` for ever. A test should therefore bound itself in *real* time —
+//! `tests/util/mod.rs` has `within_real(deadline, test)`, and `paused(test)` runs a paused test
+//! under it.
 //!
 //! Reads and writes may be split differently from the script: a scripted read of 100 bytes can be
 //! read 10 at a time, a write may cover several scripted writes (`write_all` finishes it). A

@@ -1,5 +1,5 @@
 //! The test kit (`evloop::test`) as a user meets it: a protocol tested with a mock stream on
-//! paused time, and the mock's clear failures.
+//! paused time, the mock's clear failures, and its reads that wait for the writes before them.
 //!
 //! The protocol here is a toy with the shape of a real server's connection loop: answer each
 //! `PING\n` with `PONG\n`, and close a connection that stays silent for 30 s (a keep-alive
@@ -8,6 +8,7 @@
 
 mod util;
 
+use std::cell::RefCell;
 use std::io;
 use std::time::Duration;
 
@@ -162,16 +163,59 @@ fn writing_after_the_script_fails() {
     });
 }
 
+/// A read where the script expects a write waits for that write, as a socket's peer answers only
+/// once it has heard us: what a server needs that keeps reading while it answers (to notice a
+/// client that leaves), or a stream split between a reader and a writer.
 #[test]
-#[should_panic(
-    expected = "mock stream: read called, but the script expects a write of b\"PONG\\n\" next"
-)]
-fn reading_where_the_script_expects_a_write_fails_instead_of_hanging() {
-    run_paused(async {
-        let mut stream = Builder::new().write(b"PONG\n").build();
+fn a_read_waits_for_the_scripted_write_before_it() {
+    let log = util::paused(|| async {
+        let stream = Builder::new()
+            .read(b"PING\n")
+            .write(b"PONG\n")
+            .read(b"BYE\n")
+            .build();
+        let (mut reader, mut writer) = evloop::io::split(stream);
         let mut buf = [0u8; 8];
-        let _ = stream.read(&mut buf).await;
+        let n = reader.read(&mut buf).await.expect("read");
+        assert_eq!(&buf[..n], b"PING\n");
+        let log = RefCell::new(Vec::new());
+        evloop::join!(
+            async {
+                // Polled first, before the write: it waits, and the write step wakes it.
+                let n = reader.read(&mut buf).await.expect("read");
+                let got = String::from_utf8_lossy(&buf[..n]).into_owned();
+                log.borrow_mut().push(format!("read {got:?}"));
+            },
+            async {
+                writer.write_all(b"PONG\n").await.expect("write");
+                log.borrow_mut().push("wrote \"PONG\\n\"".to_string());
+            },
+        );
+        assert!(reader.unsplit(writer).is_done());
+        log.into_inner()
     });
+    assert_eq!(log, ["wrote \"PONG\\n\"", "read \"BYE\\n\""]);
+}
+
+/// The price of waiting: a read whose write never comes waits forever, so a test bounds itself.
+/// Under paused time its own timeout is the next timer, and the loop jumps straight to it.
+#[test]
+fn a_read_whose_write_never_comes_ends_at_the_tests_own_timeout() {
+    let waited = util::paused(|| async {
+        let mut stream = Builder::new().write(b"PONG\n").build();
+        let start = Instant::now();
+        let mut buf = [0u8; 8];
+        let read = timeout(Duration::from_secs(5), stream.read(&mut buf)).await;
+        assert!(read.is_err(), "the read waits for the write");
+        let waited = start.elapsed();
+        stream
+            .write_all(b"PONG\n")
+            .await
+            .expect("the script goes on");
+        assert!(stream.is_done());
+        waited
+    });
+    assert_eq!(waited, Duration::from_secs(5));
 }
 
 #[test]

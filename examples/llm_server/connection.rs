@@ -37,14 +37,21 @@
 //! client still sends, for a bounded time, until it closes. Closing with unread bytes in the
 //! receive buffer would make the kernel answer with a reset instead, and a reset can destroy the
 //! response before the client has read it — exactly the 413 or 431 it needs to see.
+//!
+//! The connection is written against evloop's `io` traits, not against `TcpStream`: any
+//! `S: AsyncRead + AsyncWrite + Unpin` will do. The server hands it the accepted `TcpStream`
+//! (`service.rs`, which also sets `TCP_NODELAY`, a socket option a trait cannot know); the tests
+//! of its timeouts hand it an `evloop::test::mock::Mock` on paused time, and check a 30 s
+//! timeout to the nanosecond without a socket or a wait (`tests/llm_server/timeouts.rs`).
 
 use std::fmt;
+use std::future::poll_fn;
 use std::io;
-use std::net::Shutdown;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use evloop::io::{AsyncReadExt, AsyncWriteExt};
-use evloop::net::TcpStream;
+use evloop::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use evloop::sync::watch;
 use evloop::time::timeout;
 
@@ -114,13 +121,11 @@ impl fmt::Display for Ending {
 /// Serves requests on `stream` until the client closes, asks to close, stalls or misbehaves, or
 /// `shutting_down` turns true. `Err` only for I/O errors (a reset, a broken pipe); every other way
 /// out is an [`Ending`].
-pub async fn serve_connection(
-    stream: TcpStream,
+pub async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
     service: &Service,
     mut shutting_down: watch::Receiver<bool>,
 ) -> io::Result<Ending> {
-    // Responses are small and each one is complete: send it now, not after the last ACK (Nagle).
-    stream.set_nodelay(true)?;
     let settings = service.settings();
     let mut conn = Connection {
         stream,
@@ -132,23 +137,28 @@ pub async fn serve_connection(
     let mut served = 0;
     loop {
         // 0. Idle between requests: a shutdown closes the connection here, and so does the idle
-        //    timeout. Once a byte of the next request is in, the request is in flight.
+        //    timeout, and the client's close. Once a byte of the next request is in (this read's,
+        //    or one pipelined behind the last request), the request is in flight. (The wait is a
+        //    read, so an idle connection keeps its buffer's room meanwhile: at most `READ_CHUNK`,
+        //    as `read_request` shrinks it back after each request.)
         if conn.buf.is_empty() {
             evloop::select! {
                 biased;
                 _ = shutting_down.changed() => {
                     return conn.close(Ending::ShuttingDown { served }).await;
                 }
-                readable = timeout(conn.timeout, conn.stream.readable()) => match readable {
-                    Ok(ready) => ready?,
+                first = timeout(conn.timeout, conn.fill()) => match first {
+                    Ok(Ok(0)) => return Ok(Ending::ClientClosed { served }),
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => return Err(e),
                     Err(_elapsed) => return conn.close(Ending::Idle).await,
                 },
             }
         }
-        // 1. One whole request, head and body, within the deadline.
+        // 1. The rest of the request, head and body, within the deadline. (A client that sent
+        //    nothing was closed as idle in step 0; one that sent part of a request gets a 408.)
         let (request, body) = match timeout(conn.timeout, conn.read_request()).await {
-            Ok(Ok(Some(read))) => read,
-            Ok(Ok(None)) => return Ok(Ending::ClientClosed { served }),
+            Ok(Ok(read)) => read,
             Ok(Err(ReadError::ClosedMidRequest)) => return Ok(Ending::ClosedMidRequest),
             Ok(Err(ReadError::Io(e))) => return Err(e),
             Ok(Err(ReadError::Http(e))) => {
@@ -160,7 +170,6 @@ pub async fn serve_connection(
                 let refusal = Response::from(e).bytes_for(method, false);
                 return conn.answer_and_close(&refusal, Ending::Refused(e)).await;
             }
-            Err(_elapsed) if conn.buf.is_empty() => return conn.close(Ending::Idle).await,
             Err(_elapsed) => {
                 let late = Response::text(408, "Request Timeout", "408 Request Timeout\n");
                 return conn
@@ -199,10 +208,10 @@ pub async fn serve_connection(
     }
 }
 
-/// A connection's socket and the bytes read from it that no request has used yet.
-struct Connection {
-    /// The client.
-    stream: TcpStream,
+/// A connection's stream and the bytes read from it that no request has used yet.
+struct Connection<S> {
+    /// The client: a `TcpStream`, or a test's mock.
+    stream: S,
     /// Bytes received and not yet consumed: the request being read, then any pipelined bytes
     /// after it. Never longer than `limits.max_head + limits.max_body`.
     buf: Vec<u8>,
@@ -236,18 +245,15 @@ impl From<io::Error> for ReadError {
     }
 }
 
-impl Connection {
-    /// Reads the next request and its body; `None` when the client closed between requests.
-    async fn read_request(&mut self) -> Result<Option<(Request, Vec<u8>)>, ReadError> {
+impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
+    /// Reads the request whose first bytes are in `buf`, and its body.
+    async fn read_request(&mut self) -> Result<(Request, Vec<u8>), ReadError> {
         let (request, head_len) = loop {
             if let Some(parsed) = self.parse_head()? {
                 break parsed;
             }
             if self.fill().await? == 0 {
-                return match self.buf.is_empty() {
-                    true => Ok(None),
-                    false => Err(ReadError::ClosedMidRequest),
-                };
+                return Err(ReadError::ClosedMidRequest);
             }
         };
         // The parser bounded the length, so this stays within the buffer's limit.
@@ -269,7 +275,7 @@ impl Connection {
         // time for the model, and the body has its own copy: give the room back meanwhile.
         self.buf.shrink_to(READ_CHUNK);
         self.searched = 0;
-        Ok(Some((request, body)))
+        Ok((request, body))
     }
 
     /// Runs the parser once the head may be complete (or too long). A client that trickles its
@@ -288,27 +294,33 @@ impl Connection {
     /// Reads what has arrived onto the end of `buf`; `Ok(0)` is the end of the stream.
     ///
     /// Cancel-safe, which matters because the deadline may drop it at its `await`: the only
-    /// `await` is `readable()`, and the buffer is grown, read into and trimmed back with no
-    /// `await` in between, so `buf` never holds bytes that did not come from the client.
+    /// `await` is on [`Connection::poll_fill`], which grows the buffer, reads into it and trims
+    /// it back within one poll, with no `await` in between; so `buf` never holds bytes that did
+    /// not come from the client.
     async fn fill(&mut self) -> io::Result<usize> {
+        poll_fn(|cx| self.poll_fill(cx)).await
+    }
+
+    /// One read attempt onto the end of `buf`: at most `READ_CHUNK` bytes, and never past the
+    /// buffer's limit. `Pending` leaves `buf` as it was (the stream wakes the task when it may
+    /// be read).
+    fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         let room = (self.limits.max_head + self.limits.max_body).saturating_sub(self.buf.len());
         if room == 0 {
             // Cannot happen (the parser refuses first), but a zero-length read would look like
             // the end of the stream: say what it is instead.
-            return Err(io::Error::other("request buffer full"));
+            return Poll::Ready(Err(io::Error::other("request buffer full")));
         }
-        loop {
-            self.stream.readable().await?;
-            let len = self.buf.len();
-            self.buf.resize(len + room.min(READ_CHUNK), 0);
-            let read = self.stream.try_read(&mut self.buf[len..]);
-            self.buf.truncate(len + *read.as_ref().unwrap_or(&0));
-            match read {
-                // The readiness was stale: wait for the next event.
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                other => return other,
-            }
-        }
+        let len = self.buf.len();
+        self.buf.resize(len + room.min(READ_CHUNK), 0);
+        let mut tail = ReadBuf::new(&mut self.buf[len..]);
+        let polled = Pin::new(&mut self.stream).poll_read(cx, &mut tail);
+        let read = match polled {
+            Poll::Ready(Ok(())) => tail.filled().len(),
+            Poll::Ready(Err(_)) | Poll::Pending => 0,
+        };
+        self.buf.truncate(len + read);
+        polled.map_ok(|()| read)
     }
 
     /// Resolves when the client has left: end of stream, or an error on the socket. Meant to be
@@ -354,7 +366,8 @@ impl Connection {
             timeout: linger,
             ..
         } = self;
-        stream.shutdown_now(Shutdown::Write)?;
+        // On a `TcpStream`, `shutdown(SHUT_WR)`: the FIN, at once (`AsyncWrite::poll_shutdown`).
+        stream.shutdown().await?;
         scratch.resize(READ_CHUNK, 0);
         let mut budget = limits.max_head + limits.max_body;
         let drain = async {

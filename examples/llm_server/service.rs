@@ -165,6 +165,12 @@ impl Service {
     async fn connection(self: Rc<Self>, stream: TcpStream, peer: SocketAddr) {
         // Counted until the socket is closed: `stream` is dropped inside the call.
         let _open = self.connections.open();
+        // Responses are small and each one is complete: send it now, not after the last ACK
+        // (Nagle). A socket option, so here, where the stream is still a `TcpStream`.
+        if let Err(e) = stream.set_nodelay(true) {
+            log::debug!("{peer}: connection ended with an error: {e}");
+            return;
+        }
         match serve_connection(stream, &self, self.shutdown.subscribe()).await {
             Ok(ending) => log::debug!("{peer}: {ending}"),
             Err(e) => log::debug!("{peer}: connection ended with an error: {e}"),

@@ -28,9 +28,29 @@
 //!
 //! - a write that differs from the expected bytes panics: `mock stream: wrong bytes written`,
 //!   expected and written shown as byte strings;
-//! - a write where the script expects a read (or after its end), and a read where it expects a
-//!   write, panic: a one-task stream cannot do both at once, so waiting would hang forever;
+//! - a write where the script expects a read (or after its end) panics;
 //! - a mock dropped with reads or writes left in its script panics (unless already panicking).
+//!
+//! A read where the script expects a write *waits*: it returns `Pending`, and its task is woken
+//! when the script moves on (a write step done, an error step taken, a wait over). That is what a
+//! socket does — the peer answers only after it has heard us — and what protocol code counts on
+//! when it reads while it writes: a server that keeps reading while its response is prepared, to
+//! notice a client that leaves (`examples/llm_server/connection.rs`, `Connection::departure`), or
+//! a stream [`split`](crate::io::split) between a reader task and a writer task. Once the writes
+//! before it are done, the read gets its bytes:
+//!
+//! ```text
+//!  script: read "ask" │ write "answer" │ read "next"
+//!  reader: ──"ask"──► read … Pending ………………………………… woken ──"next"──►
+//!  writer:                 write "answer" ─► step done, wake the reader ─┘
+//! ```
+//!
+//! The price: code that only reads, where its script expects a write, waits forever instead of
+//! failing at the step (a missing write, say). Under paused time the loop then jumps to the next
+//! timer, so a test whose own `timeout` is the only timer fails at once; with no timer at all, the
+//! loop waits in `epoll_wait` for ever. A test should therefore bound itself in *real* time —
+//! `tests/util/mod.rs` has `within_real(deadline, test)`, and `paused(test)` runs a paused test
+//! under it.
 //!
 //! Reads and writes may be split differently from the script: a scripted read of 100 bytes can be
 //! read 10 at a time, a write may cover several scripted writes (`write_all` finishes it). A
@@ -47,7 +67,8 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use crate::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -117,9 +138,12 @@ impl Builder {
 
     /// The mock stream, playing the script written so far (the builder is left empty).
     pub fn build(&mut self) -> Mock {
+        let parked = Arc::new(Parked::default());
         Mock {
             actions: std::mem::take(&mut self.actions),
             waiting: None,
+            wake_parked: Waker::from(Arc::clone(&parked)),
+            parked,
         }
     }
 }
@@ -130,6 +154,60 @@ pub struct Mock {
     actions: VecDeque<Action>,
     /// The sleep of the `Wait` step in progress.
     waiting: Option<Sleep>,
+    /// The tasks whose read or write waits for the script to move on.
+    parked: Arc<Parked>,
+    /// A waker that wakes every task in `parked`: the one the `Wait` step's sleep is polled with.
+    wake_parked: Waker,
+}
+
+/// The tasks waiting on a mock: at most one reader and one writer (a stream has one of each).
+///
+/// Both are woken whenever the script moves on, since either may then go on. A `Wait` step's
+/// sleep keeps one waker only, the last one it was polled with; a reader and a writer waiting out
+/// the same pause in two tasks would then leave one of them asleep. So the sleep is polled with a
+/// waker of this whole set instead. (`Mutex`: a `Waker` may be woken from any thread, so what it
+/// wakes must be `Sync`; on the loop thread the lock is never contended.)
+#[derive(Default)]
+struct Parked {
+    /// The task of the read that waits, if any.
+    reader: Mutex<Option<Waker>>,
+    /// The task of the write that waits (out a `Wait` step), if any.
+    writer: Mutex<Option<Waker>>,
+}
+
+impl Parked {
+    /// Stores `waker` in `slot` (a read's or a write's), replacing the one there.
+    fn park(slot: &Mutex<Option<Waker>>, waker: &Waker) {
+        let mut slot = slot.lock().expect("a mock's waker slot is never poisoned");
+        match slot.as_ref() {
+            Some(parked) if parked.will_wake(waker) => {}
+            _ => *slot = Some(waker.clone()),
+        }
+    }
+
+    /// Wakes the task in `slot`, if any (taking it out first: a woken task that still has to
+    /// wait parks again).
+    fn unpark(slot: &Mutex<Option<Waker>>) {
+        let parked = slot
+            .lock()
+            .expect("a mock's waker slot is never poisoned")
+            .take();
+        if let Some(waker) = parked {
+            waker.wake();
+        }
+    }
+}
+
+/// The waker of the whole set: wakes the reader and the writer.
+impl Wake for Parked {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        Parked::unpark(&self.reader);
+        Parked::unpark(&self.writer);
+    }
 }
 
 impl Mock {
@@ -137,28 +215,28 @@ impl Mock {
     /// is over. The [`AsyncRead`] impl is the same attempt (`stream.read(&mut buf).await` with
     /// `AsyncReadExt`).
     ///
-    /// # Panics
-    /// If the script expects a write next (see the module docs).
+    /// `Pending` while the script expects a write (or waits): the task is woken when the script
+    /// moves on (see the module docs).
     pub fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
-        if self.poll_waits(cx).is_pending() {
-            return Poll::Pending;
-        }
-        let result = match self.actions.front_mut() {
-            None => Ok(0), // the script is over: end of stream
-            Some(Action::Read(data)) => {
+        let result = match self.front_for(cx, Side::Read) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(None) => Ok(0), // the script is over: end of stream
+            Poll::Ready(Some(Action::Read(data))) => {
                 let n = data.len().min(buf.len());
                 buf[..n].copy_from_slice(&data[..n]);
                 data.drain(..n);
                 Ok(n)
             }
-            Some(Action::ReadError(_)) => Err(self.take_error()),
-            Some(other) => panic!(
-                "mock stream: read called, but the script expects {} next",
-                other
-            ),
+            Poll::Ready(Some(Action::ReadError(_))) => Err(self.take_error()),
+            Poll::Ready(Some(Action::Write(_) | Action::WriteError(_))) => {
+                // The peer answers after it has heard us: wait for the writes before this read.
+                Parked::park(&self.parked.reader, cx.waker());
+                return Poll::Pending;
+            }
+            Poll::Ready(Some(Action::Wait(_))) => unreachable!("front_for plays the waits"),
         };
         self.pop_finished();
         Poll::Ready(result)
@@ -173,10 +251,7 @@ impl Mock {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
-        if self.poll_waits(cx).is_pending() {
-            return Poll::Pending;
-        }
-        let result = match self.actions.front_mut() {
+        let result = match std::task::ready!(self.front_for(cx, Side::Write)) {
             Some(Action::Write(expected)) => {
                 let n = expected.len().min(buf.len());
                 assert!(
@@ -208,23 +283,33 @@ impl Mock {
         self.actions.is_empty()
     }
 
-    /// Plays the `Wait` steps at the front of the script: `Pending` while one is sleeping.
-    fn poll_waits(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+    /// Plays the `Wait` steps at the front of the script, then gives the first other step (`None`
+    /// when the script is over). `Pending` while a wait sleeps, with the caller's task parked as
+    /// `side`: the sleep wakes the reader and the writer both.
+    fn front_for(&mut self, cx: &mut Context<'_>, side: Side) -> Poll<Option<&mut Action>> {
         while let Some(Action::Wait(duration)) = self.actions.front() {
             let duration = *duration;
             let waiting = self.waiting.get_or_insert_with(|| sleep(duration));
-            if Pin::new(waiting).poll(cx).is_pending() {
+            if Pin::new(waiting)
+                .poll(&mut Context::from_waker(&self.wake_parked))
+                .is_pending()
+            {
+                let slot = match side {
+                    Side::Read => &self.parked.reader,
+                    Side::Write => &self.parked.writer,
+                };
+                Parked::park(slot, cx.waker());
                 return Poll::Pending;
             }
             self.waiting = None;
-            self.actions.pop_front();
+            self.next_step();
         }
-        Poll::Ready(())
+        Poll::Ready(self.actions.front_mut())
     }
 
     /// Takes the error of the error step at the front.
     fn take_error(&mut self) -> io::Error {
-        match self.actions.pop_front() {
+        match self.next_step() {
             Some(Action::ReadError(e) | Action::WriteError(e)) => e,
             _ => unreachable!("called on an error step"),
         }
@@ -235,9 +320,26 @@ impl Mock {
         if let Some(Action::Read(data) | Action::Write(data)) = self.actions.front()
             && data.is_empty()
         {
-            self.actions.pop_front();
+            self.next_step();
         }
     }
+
+    /// Moves the script on by one step (returned), and wakes the tasks waiting for that: a read
+    /// parked behind a write may now go on.
+    fn next_step(&mut self) -> Option<Action> {
+        let step = self.actions.pop_front();
+        self.wake_parked.wake_by_ref();
+        step
+    }
+}
+
+/// Which side of the stream a waiting task is on.
+#[derive(Clone, Copy)]
+enum Side {
+    /// A read.
+    Read,
+    /// A write.
+    Write,
 }
 
 impl AsyncRead for Mock {
@@ -327,5 +429,109 @@ impl fmt::Display for Bytes<'_> {
             write!(f, "… ({} bytes)", self.0.len())?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::io::{AsyncReadExt, AsyncWriteExt, split};
+    use crate::task::spawn_local;
+    use crate::test::run_paused;
+    use crate::time::{Instant, timeout};
+
+    /// Reads once into a small buffer and returns the bytes as text.
+    async fn read_text(stream: &mut (impl AsyncRead + Unpin)) -> String {
+        let mut buf = [0u8; 16];
+        let n = stream.read(&mut buf).await.expect("read");
+        String::from_utf8(buf[..n].to_vec()).expect("text")
+    }
+
+    /// The bound a test puts on itself: a task left waiting forever leaves the paused loop idle,
+    /// so it jumps to this deadline and the test fails at once instead of hanging.
+    const HANG: Duration = Duration::from_secs(3600);
+
+    #[test]
+    fn a_read_waits_for_the_write_before_it_and_is_woken_by_it() {
+        run_paused(async {
+            let stream = Builder::new()
+                .read(b"ask")
+                .write(b"answer")
+                .read(b"next")
+                .build();
+            let (mut reader, mut writer) = split(stream);
+            assert_eq!(read_text(&mut reader).await, "ask");
+            // The reader is its own task: only the write step can wake it.
+            let reading = spawn_local(async move { read_text(&mut reader).await });
+            crate::task::yield_now().await;
+            assert!(!reading.is_finished(), "the read waits for the write");
+            writer.write_all(b"answer").await.expect("write");
+            let next = timeout(HANG, reading).await.expect("the read was woken");
+            assert_eq!(next.expect("no panic"), "next");
+        });
+    }
+
+    #[test]
+    fn a_read_waits_for_a_write_error_step_to_be_taken() {
+        run_paused(async {
+            let stream = Builder::new()
+                .write_error(io::ErrorKind::BrokenPipe.into())
+                .read(b"after")
+                .build();
+            let (mut reader, mut writer) = split(stream);
+            let reading = spawn_local(async move { read_text(&mut reader).await });
+            crate::task::yield_now().await;
+            assert!(!reading.is_finished(), "the read waits for the write error");
+            let failed = writer
+                .write_all(b"x")
+                .await
+                .expect_err("the scripted error");
+            assert_eq!(failed.kind(), io::ErrorKind::BrokenPipe);
+            let after = timeout(HANG, reading).await.expect("the read was woken");
+            assert_eq!(after.expect("no panic"), "after");
+        });
+    }
+
+    #[test]
+    fn a_reader_and_a_writer_waiting_out_one_pause_are_both_woken() {
+        run_paused(async {
+            let stream = Builder::new()
+                .wait(Duration::from_secs(10))
+                .write(b"w")
+                .read(b"r")
+                .build();
+            let (mut reader, mut writer) = split(stream);
+            let start = Instant::now();
+            // The writer waits out the pause first, then a reader that gives up half way: the
+            // pause's sleep was last polled for the reader, yet the writer must wake at 10 s.
+            let writing = spawn_local(async move {
+                writer.write_all(b"w").await.expect("write");
+                (start.elapsed(), writer)
+            });
+            crate::task::yield_now().await;
+            let early = timeout(Duration::from_secs(5), read_text(&mut reader)).await;
+            assert!(early.is_err(), "nothing to read during the pause");
+            let (wrote_at, writer) = timeout(HANG, writing)
+                .await
+                .expect("the writer was woken")
+                .expect("no panic");
+            assert_eq!(wrote_at, Duration::from_secs(10));
+            assert_eq!(read_text(&mut reader).await, "r");
+            assert!(reader.unsplit(writer).is_done());
+        });
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "mock stream: unexpected write of b\"hi\": the script expects a \
+                               read of b\"GET /\" first"
+    )]
+    fn a_write_where_the_script_expects_a_read_still_panics() {
+        run_paused(async {
+            let mut stream = Builder::new().read(b"GET /").build();
+            let _ = stream.write(b"hi").await;
+        });
     }
 }

@@ -69,6 +69,11 @@ impl GatedModel {
     pub fn most_at_once(&self) -> usize {
         self.shared.most_at_once.load(Ordering::SeqCst)
     }
+
+    /// The calls running now (started, and not yet through the gate).
+    pub fn running(&self) -> usize {
+        self.shared.running.load(Ordering::SeqCst)
+    }
 }
 
 impl Shared {

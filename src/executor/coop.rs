@@ -98,6 +98,20 @@ pub(crate) fn with_budget<R>(budget: Budget, poll: impl FnOnce() -> R) -> R {
     poll()
 }
 
+/// Runs `poll` with no limit, then restores the budget that was there (used where refusing would be
+/// wrong: `Timeout` checks its deadline after the inner future spent the budget, and
+/// `JoinSet::try_join_next`, which cannot return `Pending`, looks at finished tasks).
+#[inline]
+pub(crate) fn with_unconstrained<R>(poll: impl FnOnce() -> R) -> R {
+    with_budget(Budget::UNCONSTRAINED, poll)
+}
+
+/// True while the current poll may still complete an operation (always true outside a poll).
+#[inline]
+pub(crate) fn has_budget_remaining() -> bool {
+    BUDGET.get().0 > 0
+}
+
 /// Asks to spend one unit of the current poll's budget on an operation.
 ///
 /// `Ready(guard)`: go ahead; call [`RestoreOnPending::made_progress`] once the operation has

@@ -7,15 +7,30 @@
 //! no timer fires: the loop is blocked all the same (`docs/07-what-blocking-means.md`, "The
 //! second way to block a loop").
 //!
+//! The same holds for anything else that can be ready every time it is asked: a mutex nobody else
+//! wants, a semaphore with permits to spare, a deadline already past, a task that has already
+//! finished.
+//!
 //! So each poll gets a **budget** of resource operations — 128, tokio's number. The scheduler sets
 //! it before it polls a task (`Scheduler::run_task`) or the `block_on` future; every operation
-//! that completes (a socket read, write, accept or readiness wait in `net`, a channel receive in
-//! `sync`) spends one unit. When the budget is spent, the next operation does not run: it returns
-//! `Pending`, as if the resource had said "not now", and leaves the task's waker on a *deferred*
-//! list instead of with the resource. The loop then asks the reactor for events at once (without
-//! sleeping: this task is ready), wakes whoever the events and the timers concern, and only then
-//! wakes the deferred tasks, so the one that yielded goes to the very back of the run queue,
-//! behind the tasks it kept waiting (tokio defers the same way).
+//! that completes spends one unit:
+//!
+//! - `net` (`poll_evented.rs`): a socket read, write, accept or readiness wait;
+//! - `sync`: a channel receive (`mpsc`, `broadcast`, `oneshot`), a `watch` `changed()`, a `Mutex`
+//!   lock, a `Semaphore` acquire (and so an `RwLock` read or write, built on it), a `Notify`'s
+//!   `notified()`;
+//! - `time`: a `sleep` that ends, and so an `Interval` tick and a `timeout` that runs out;
+//! - `executor` and `task`: a `JoinHandle` that gives its output, a result of `JoinSet::join_next`.
+//!
+//! Each asks for its unit *before* it takes anything (a permit, the lock, a `notify_one`, a value
+//! from the channel), so a refused operation has taken nothing and loses nothing; one that was
+//! already handed something while it waited in a queue keeps it for its next poll. When the budget
+//! is spent, the next operation does not run: it returns `Pending`, as if the resource had said
+//! "not now", and leaves the task's waker on a *deferred* list instead of with the resource. The
+//! loop then asks the reactor for events at once (without sleeping: this task is ready), wakes
+//! whoever the events and the timers concern, and only then wakes the deferred tasks, so the one
+//! that yielded goes to the very back of the run queue, behind the tasks it kept waiting (tokio
+//! defers the same way).
 //!
 //! ```text
 //!  run_task: budget = 128 ─► poll ─► read ─► 127 ─► write ─► 126 ─► ... ─► 0
@@ -26,13 +41,16 @@
 //! ```
 //!
 //! An operation that returns `Pending` for its own reasons gives its unit back
-//! ([`RestoreOnPending`]): only completed operations count.
+//! ([`RestoreOnPending`]): only completed operations count. Two places look without a budget
+//! ([`with_unconstrained`]): a `timeout` whose inner future spent the last unit still checks its
+//! deadline (as in tokio; otherwise a busy future could never time out), and
+//! `JoinSet::try_join_next`, which cannot return `Pending`, still sees finished tasks.
 //!
 //! The budget lives in a thread-local, not in the task, for the same reason tokio keeps it there:
-//! the operations that spend it (in `net` and `sync`, layers above this one) see only a `Context`,
-//! and one loop polls one future at a time on its thread. Outside a poll, and in a runtime built
-//! with `Builder::coop_budget(None)`, the budget is unlimited: a future polled by some other
-//! executor is never refused.
+//! the operations that spend it (most in `net`, `sync`, `time` and `task`, layers above this one)
+//! see only a `Context`, and one loop polls one future at a time on its thread. Outside a poll,
+//! and in a runtime built with `Builder::coop_budget(None)`, the budget is unlimited: a future
+//! polled by some other executor is never refused.
 //!
 //! The reactor never sees the budget: it is spent by the callers of `Registration`
 //! (`net/poll_evented.rs`), so the reactor stays a pure wrapper of `mio::Poll`.
@@ -46,8 +64,8 @@ pub(crate) const DEFAULT_BUDGET: u32 = 128;
 /// How many more operations the future being polled may complete.
 ///
 /// A plain `u32`, with `u32::MAX` for "no limit", rather than an `Option<u32>`: it is read and
-/// written on every socket operation and channel receive, and this way that is one compare and
-/// one store.
+/// written on every socket operation, channel receive, lock and timer that completes, and this way
+/// that is one compare and one store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Budget(u32);
 
@@ -96,6 +114,20 @@ pub(crate) fn with_budget<R>(budget: Budget, poll: impl FnOnce() -> R) -> R {
     }
     let _reset = ResetGuard(BUDGET.replace(budget));
     poll()
+}
+
+/// Runs `poll` with no limit, then restores the budget that was there (used where refusing would be
+/// wrong: `Timeout` checks its deadline after the inner future spent the budget, and
+/// `JoinSet::try_join_next`, which cannot return `Pending`, looks at finished tasks).
+#[inline]
+pub(crate) fn with_unconstrained<R>(poll: impl FnOnce() -> R) -> R {
+    with_budget(Budget::UNCONSTRAINED, poll)
+}
+
+/// True while the current poll may still complete an operation (always true outside a poll).
+#[inline]
+pub(crate) fn has_budget_remaining() -> bool {
+    BUDGET.get().0 > 0
 }
 
 /// Asks to spend one unit of the current poll's budget on an operation.

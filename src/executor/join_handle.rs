@@ -6,6 +6,10 @@
 //! up, the future is dropped without being polled again, and the handle resolves to a cancelled
 //! `JoinError`.
 //!
+//! Taking the output spends one unit of the awaiting task's cooperative budget (`coop.rs`), as in
+//! tokio: a task that awaits the handles of tasks that have all finished never hears "wait", and
+//! would otherwise join a thousand of them in one poll while every other task waits.
+//!
 //! A `JoinHandle` is not `Send`: it touches the task's loop-only fields (see `cell.rs`), so it
 //! must stay on the loop thread, like the task's future itself.
 
@@ -15,10 +19,11 @@ use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use super::abort_handle::AbortTarget;
 use super::cell::{Stage, Task, TaskCell};
+use super::coop;
 use super::{AbortHandle, JoinError, TaskId, drop_payload};
 
 /// An owned permission to await (or cancel) a spawned task's output.
@@ -66,7 +71,14 @@ impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.task.poll_join(cx)
+        // Taking the output spends budget (see the module docs); asked for first, so a refused
+        // poll leaves the output where it is.
+        let coop = ready!(coop::poll_proceed(cx));
+        let poll = self.task.poll_join(cx);
+        if poll.is_ready() {
+            coop.made_progress();
+        }
+        poll
     }
 }
 

@@ -77,12 +77,15 @@ impl Builder {
         self
     }
 
-    /// How many resource operations (socket reads, writes, accepts and readiness waits, channel
-    /// receives) one poll of a task may complete before the task must yield: the next one wakes
-    /// the task and returns `Pending`, so that other tasks and the reactor get their turn
-    /// (default 128, tokio's value; `0` counts as 1). This is what keeps a connection that always
-    /// has data from holding the loop with no blocking call at all
-    /// (`docs/07-what-blocking-means.md`).
+    /// How many resource operations one poll of a task may complete before the task must yield:
+    /// socket reads, writes, accepts and readiness waits; channel receives and `watch` changes;
+    /// `Mutex` locks, `RwLock` reads and writes, `Semaphore` acquires, `Notify` wake-ups; `sleep`s,
+    /// `interval` ticks and `timeout`s that end; `JoinHandle` and `JoinSet::join_next` results.
+    /// The next one wakes the task and returns `Pending` (having taken nothing), so that other
+    /// tasks and the reactor get their turn (default 128, tokio's value; `0` counts as 1). This is
+    /// what keeps a connection that always has data, or a loop on a free lock or a deadline
+    /// already past, from holding the loop with no blocking call at all
+    /// (`docs/07-what-blocking-means.md`; the list is in `executor/coop.rs`).
     ///
     /// `None` turns the budget off: a task then runs until something it awaits says "wait",
     /// which may be never. Only for comparisons (`examples/starvation.rs`) and tests.

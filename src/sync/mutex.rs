@@ -29,6 +29,14 @@
 //! to pick it up: it owns the lock without a guard, so its `Drop` hands the lock on exactly as a
 //! guard's drop would. Without that second case the lock would stay taken forever.
 //!
+//! ## The cooperative budget
+//!
+//! A completed `lock()` spends one unit of the task's budget (`executor/coop.rs`), as tokio's does:
+//! a task that locks a free mutex in a loop never hears "wait" and would otherwise keep the loop to
+//! itself. The budget is asked for before anything else, so a refused locker has taken nothing; a
+//! locker that was already handed the lock keeps it (nobody else can take it: `locked` is true)
+//! until the poll that comes back with a fresh budget picks it up.
+//!
 //! ## Threads
 //!
 //! Tasks on one loop are the main users, but a guard or the mutex may be sent to a worker thread,
@@ -44,12 +52,13 @@ use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 use std::pin::Pin;
 use std::sync::{Mutex as StdMutex, MutexGuard as StdMutexGuard, PoisonError};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, Waker, ready};
 use std::time::Instant;
 
 pub use contention::ContentionStats;
 
 use super::waiting::{Ticket, WaitQueue};
+use crate::executor::coop;
 
 /// An async mutex that hands the lock to waiting tasks in the order they asked for it.
 ///
@@ -230,6 +239,10 @@ impl<'a, T: ?Sized> Future for Lock<'a, T> {
     type Output = MutexGuard<'a, T>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<MutexGuard<'a, T>> {
+        // Taking the lock spends budget (`executor/coop.rs`), asked for before the state is
+        // touched: refused, the locker has taken nothing, and a lock already handed to it stays
+        // its own (`locked` stays true, its ticket is gone) until it comes back with a new budget.
+        let coop = ready!(coop::poll_proceed(cx));
         let mutex = self.mutex;
         let mut state = mutex.state();
         match self.stage {
@@ -260,6 +273,7 @@ impl<'a, T: ?Sized> Future for Lock<'a, T> {
         }
         drop(state);
         self.stage = LockStage::Done;
+        coop.made_progress();
         Poll::Ready(MutexGuard::new(mutex))
     }
 }

@@ -38,15 +38,25 @@
 //! that the state remembers which tickets `notify_one` handed out (`handed_one`); a future
 //! drained by `notify_waiters` forwards nothing, since everyone was rung anyway.
 //!
+//! ## The cooperative budget
+//!
+//! A `notified()` that completes spends one unit of the task's budget (`executor/coop.rs`), so a
+//! task that rings its own bell and answers it in a loop still gives the loop back. (tokio's
+//! `Notified` spends none; evloop counts it with the other primitives.) The budget is asked for
+//! before the state is touched: a refused future has not consumed the permit, and a ring already
+//! handed to it stays in `handed_one`, to be picked up by its next poll or forwarded by its drop.
+//! [`Notified::enable`] is not a completion and spends nothing.
+//!
 //! Wakers are woken after the std lock is released, as everywhere in `sync` (see `sync/mod.rs`).
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Mutex as StdMutex, MutexGuard as StdMutexGuard, PoisonError};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, Waker, ready};
 
 use super::waiting::{Ticket, WaitQueue, wake_all};
+use crate::executor::coop;
 
 /// Wakes waiting tasks without sending them a value; see the module docs for the permit rule.
 ///
@@ -259,7 +269,10 @@ impl Future for Notified<'_> {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // Asked for before `advance`, which may consume the permit: see the module docs.
+        let coop = ready!(coop::poll_proceed(cx));
         if self.advance(Some(cx.waker())) {
+            coop.made_progress();
             Poll::Ready(())
         } else {
             Poll::Pending

@@ -29,6 +29,15 @@
 //! [`available_permits`](Semaphore::available_permits) may report free permits that nobody can
 //! take yet. What every acquirer sees — who gets permits, in which order — is the same.
 //!
+//! ## The cooperative budget
+//!
+//! A completed acquire spends one unit of the task's budget (`executor/coop.rs`), as in tokio: a
+//! task that takes and drops a free permit in a loop would otherwise never give the loop back. The
+//! budget is asked for first, before the state is looked at. A refused acquire has taken nothing:
+//! not yet queued, it has no place to lose (tokio's acquirer joins the queue only when polled,
+//! too); already granted, its permits stay reserved for it, out of everyone's reach, and the poll
+//! that comes back with a fresh budget claims them. Dropped instead, it gives them back as below.
+//!
 //! ## Cancellation and close
 //!
 //! An `acquire()` future may be dropped while it waits. Still queued: it leaves the queue, and if
@@ -44,9 +53,10 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex as StdMutex, MutexGuard as StdMutexGuard, PoisonError};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, Waker, ready};
 
 use super::waiting::{Ticket, WaitQueue, wake_all};
+use crate::executor::coop;
 
 /// A counting semaphore with FIFO-fair, cancel-safe acquires; see the module docs.
 ///
@@ -276,8 +286,13 @@ impl Semaphore {
         &self,
         stage: &mut AcquireStage,
         n: u32,
-        waker: &Waker,
+        cx: &mut Context<'_>,
     ) -> Poll<Result<(), AcquireError>> {
+        // An acquire spends budget (`executor/coop.rs`), asked for before the state is touched:
+        // refused, it has taken nothing, and if `grant` already reserved permits for it, they stay
+        // reserved (its ticket is gone, so nobody else can have them) until it comes back.
+        let coop = ready!(coop::poll_proceed(cx));
+        let waker = cx.waker();
         let need = n as usize;
         let mut state = self.state();
         let outcome = match *stage {
@@ -303,6 +318,8 @@ impl Semaphore {
             AcquireStage::Done => panic!("`Acquire` polled after it completed"),
         };
         *stage = AcquireStage::Done;
+        drop(state);
+        coop.made_progress();
         Poll::Ready(outcome)
     }
 
@@ -368,7 +385,7 @@ impl<'a> Future for Acquire<'a> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         this.semaphore
-            .poll_acquire(&mut this.stage, this.need, cx.waker())
+            .poll_acquire(&mut this.stage, this.need, cx)
             .map_ok(|()| SemaphorePermit {
                 semaphore: this.semaphore,
                 permits: this.need,
@@ -408,7 +425,7 @@ impl Future for AcquireOwned {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         this.semaphore
-            .poll_acquire(&mut this.stage, this.need, cx.waker())
+            .poll_acquire(&mut this.stage, this.need, cx)
             .map_ok(|()| OwnedSemaphorePermit {
                 semaphore: this.semaphore.clone(),
                 permits: this.need,

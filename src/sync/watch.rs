@@ -17,6 +17,10 @@
 //! That is the point of `watch` (a slow reader never holds back the writer and never falls
 //! behind); use `broadcast` or `mpsc` when every value matters.
 //!
+//! A `changed()` that completes spends one unit of the task's cooperative budget
+//! (`executor/coop.rs`), as in tokio: a task that sends and awaits its own changes in a loop still
+//! gives the loop back. A `changed()` refused for budget has marked nothing seen.
+//!
 //! ## Two locks, always in the same order
 //!
 //! The value sits in a `std::sync::RwLock`, so any number of receivers can read it at once, and
@@ -49,9 +53,10 @@ use std::sync::{
     Arc, Mutex as StdMutex, MutexGuard as StdMutexGuard, PoisonError, RwLock as StdRwLock,
     RwLockReadGuard as StdReadGuard,
 };
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, Waker, ready};
 
 use super::waiting::{Ticket, WaitQueue, wake_all};
+use crate::executor::coop;
 use error::{RecvError, SendError};
 
 /// Why a `watch` operation did not happen.
@@ -497,9 +502,12 @@ impl<T> Future for Changed<'_, T> {
     type Output = Result<(), RecvError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // A completed `changed()` spends budget (`executor/coop.rs`), as tokio's does; asked for
+        // first, so a refused one has marked nothing seen and the change waits for its next poll.
+        let coop = ready!(coop::poll_proceed(cx));
         let this = &mut *self;
         let seen = *this.seen;
-        let outcome = std::task::ready!(this.shared.poll_event(
+        let outcome = ready!(this.shared.poll_event(
             &mut this.ticket,
             cx.waker(),
             // News first: a value sent just before the last sender left is still reported.
@@ -510,6 +518,7 @@ impl<T> Future for Changed<'_, T> {
             },
             |state| &mut state.receivers_waiting,
         ));
+        coop.made_progress();
         Poll::Ready(outcome.map(|version| *this.seen = version))
     }
 }

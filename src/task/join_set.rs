@@ -21,6 +21,13 @@
 //! waker with the task. A key may be listed twice, or after its entry is gone: polling a handle
 //! that is not finished, or skipping a missing key, is harmless.
 //!
+//! Each result `join_next` returns spends one unit of the task's cooperative budget
+//! (`executor/coop.rs`), as joining one `JoinHandle` does, so a set full of finished tasks is
+//! drained at most a budget per poll. The unit is asked for before a key is popped, so a refused
+//! `join_next` leaves the notified list as it was. The handles inside are polled without a budget:
+//! the unit is spent once, by `join_next`, and [`try_join_next`](JoinSet::try_join_next), which
+//! cannot yield, must see a finished task as finished.
+//!
 //! **Dropping a `JoinSet` aborts every task still in it**, as in tokio: the set owns its tasks.
 //! [`JoinSet::detach_all`] lets them go on instead.
 //!
@@ -34,11 +41,11 @@ use std::future::{Future, poll_fn};
 use std::panic::resume_unwind;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Wake, Waker, ready};
 
 use slab::Slab;
 
-use crate::executor::{AbortHandle, JoinError, JoinHandle, spawn};
+use crate::executor::{AbortHandle, JoinError, JoinHandle, coop, spawn};
 
 /// A set of tasks with the same output type, joined as they finish.
 ///
@@ -201,22 +208,30 @@ impl<T: 'static> JoinSet<T> {
         if self.entries.is_empty() {
             return Poll::Ready(None);
         }
+        // One unit of budget per result (see the module docs), asked for before a key is popped.
+        let coop = ready!(coop::poll_proceed(cx));
         // Waiter first, then the list: a task finishing in between still finds the waiter.
         self.notified.set_waiter(cx.waker());
         match self.try_join_next() {
-            Some(result) => Poll::Ready(Some(result)),
+            Some(result) => {
+                coop.made_progress();
+                Poll::Ready(Some(result))
+            }
             None => Poll::Pending,
         }
     }
 
-    /// The result of a task that has already finished, if any; never waits.
+    /// The result of a task that has already finished, if any; never waits (and spends no budget).
     pub fn try_join_next(&mut self) -> Option<Result<T, JoinError>> {
         while let Some(key) = self.notified.pop() {
             let Some(entry) = self.entries.get_mut(key) else {
                 continue; // already joined: a stale key
             };
             let mut cx = Context::from_waker(&entry.waker);
-            if let Poll::Ready(result) = Pin::new(&mut entry.handle).poll(&mut cx) {
+            // Unconstrained: a handle refused for budget would make a finished task look
+            // unfinished, and this function has no `Pending` to yield with (tokio does the same).
+            let poll = coop::with_unconstrained(|| Pin::new(&mut entry.handle).poll(&mut cx));
+            if let Poll::Ready(result) = poll {
                 self.entries.remove(key);
                 return Some(result);
             }

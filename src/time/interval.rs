@@ -19,6 +19,10 @@
 //! late (tokio's tolerance): a tick a little late because of the timer's millisecond resolution
 //! still schedules the next one on the grid.
 //!
+//! A tick spends one unit of the task's cooperative budget, through its `Sleep`
+//! (`time/sleep.rs`): a `Burst` of missed ticks, all due at once, is handed out at most one budget
+//! per poll, with the other tasks run in between, as in tokio.
+//!
 //! Compare the instant a tick returns (when it was *scheduled*) with `Instant::now()` to see how
 //! late it was.
 

@@ -1,12 +1,19 @@
 //! `sleep` and `sleep_until`: a future that completes at a deadline.
+//!
+//! A sleep that completes spends one unit of the task's cooperative budget (`executor/coop.rs`),
+//! as tokio's does. A deadline already in the past never says "wait", so without that a task
+//! looping on `sleep(Duration::ZERO)`, or an `interval` catching up on missed ticks, would keep the
+//! loop to itself. Out of budget, a sleep returns `Pending` even when due, and completes when the
+//! task comes back with a fresh budget (after the other ready tasks have run).
 
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use super::Instant;
+use crate::executor::coop;
 use crate::runtime::context;
 use crate::runtime::core::Core;
 use crate::timer::TimerKey;
@@ -79,8 +86,11 @@ impl Future for Sleep {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // A sleep that ends spends budget (see the module docs); a pending one gives it back.
+        let coop = ready!(coop::poll_proceed(cx));
         if Instant::now() >= self.deadline {
             self.deregister();
+            coop.made_progress();
             return Poll::Ready(());
         }
         let registered = match &self.registration {

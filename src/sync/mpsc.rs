@@ -150,6 +150,7 @@ impl<T> Future for SendFuture<'_, T> {
 }
 
 impl<T> Drop for SendFuture<'_, T> {
+    #[inline]
     fn drop(&mut self) {
         if let Some(ticket) = self.ticket {
             self.sender.chan.cancel_send(ticket);
@@ -292,6 +293,7 @@ impl<T> Future for Recv<'_, T> {
 }
 
 impl<T> Drop for Recv<'_, T> {
+    #[inline]
     fn drop(&mut self) {
         // Only a receive that gave up while waiting (a timeout, a cancelled task) left a waker.
         if self.waiting {

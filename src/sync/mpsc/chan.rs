@@ -193,6 +193,7 @@ impl<T> Chan<T> {
 
     /// A send future holding `ticket` was dropped before it finished: leave the queue, and if a
     /// slot had already been granted, pass it to the next blocked sender.
+    #[cold]
     pub(super) fn cancel_send(&self, ticket: Ticket) {
         let next = self.state.with(|state| {
             if state.closed || state.blocked_senders.remove(ticket) {
@@ -238,6 +239,7 @@ impl<T> Chan<T> {
 
     /// A receive future that left its waker was dropped: forget the waker, so that the next
     /// send does not wake a task that no longer waits.
+    #[cold]
     pub(super) fn forget_receiver_waker(&self) {
         let waker = self.state.with(|state| {
             state.receiver_waiting = false;

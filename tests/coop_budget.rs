@@ -41,23 +41,6 @@ fn runtime(budget: bool) -> Runtime {
     builder.build().expect("runtime")
 }
 
-/// Polls itself again and again until `done`, recording `progress` at every poll.
-async fn observe(progress: Rc<Cell<usize>>, done: usize) -> Vec<usize> {
-    let mut seen = Vec::new();
-    loop {
-        seen.push(progress.get());
-        if progress.get() >= done {
-            return seen;
-        }
-        yield_now().await;
-    }
-}
-
-/// The largest number of operations the busy task did between two polls of the observer.
-fn largest_step(seen: &[usize]) -> usize {
-    seen.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0)
-}
-
 /// A connected pair whose evloop end has at least `OPERATIONS` bytes queued to read.
 fn stream_with_queued_bytes() -> (TcpStream, std::net::TcpStream) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -84,7 +67,7 @@ fn reader_and_observer(rt: &Runtime) -> Vec<usize> {
     rt.block_on(async {
         let (mut stream, _client) = stream_with_queued_bytes();
         let reads = Rc::new(Cell::new(0));
-        let observer = spawn(observe(reads.clone(), OPERATIONS));
+        let observer = spawn(util::observe(reads.clone(), OPERATIONS));
         let count = reads.clone();
         let reader = spawn(async move {
             let mut byte = [0u8; 1];
@@ -106,9 +89,9 @@ fn reader_and_observer(rt: &Runtime) -> Vec<usize> {
 fn issue_13_a_task_reading_a_socket_that_is_always_readable_lets_others_run_every_budget() {
     let seen = reader_and_observer(&runtime(true));
     assert!(
-        largest_step(&seen) <= BUDGET,
+        util::largest_step(&seen) <= BUDGET,
         "the observer waited {} reads (budget {BUDGET}); polls saw {seen:?}",
-        largest_step(&seen)
+        util::largest_step(&seen)
     );
 }
 
@@ -117,7 +100,7 @@ fn issue_13_a_task_reading_a_socket_that_is_always_readable_lets_others_run_ever
 fn without_the_budget_the_reading_task_holds_the_loop_until_it_is_done() {
     let seen = reader_and_observer(&runtime(false));
     assert_eq!(
-        largest_step(&seen),
+        util::largest_step(&seen),
         OPERATIONS,
         "all reads in one poll: {seen:?}"
     );
@@ -131,7 +114,7 @@ fn receiver_and_observer(rt: &Runtime, in_block_on: bool) -> Vec<usize> {
             tx.send(i).expect("receiver alive");
         }
         let received = Rc::new(Cell::new(0));
-        let observer = spawn(observe(received.clone(), OPERATIONS));
+        let observer = spawn(util::observe(received.clone(), OPERATIONS));
         let receive = async move {
             for i in 0..OPERATIONS {
                 assert_eq!(rx.recv().await, Some(i));
@@ -151,15 +134,15 @@ fn receiver_and_observer(rt: &Runtime, in_block_on: bool) -> Vec<usize> {
 #[test]
 fn issue_13_a_receiver_with_values_always_waiting_lets_others_run_every_budget() {
     let seen = receiver_and_observer(&runtime(true), false);
-    assert!(largest_step(&seen) <= BUDGET, "observer saw {seen:?}");
+    assert!(util::largest_step(&seen) <= BUDGET, "observer saw {seen:?}");
     let seen = receiver_and_observer(&runtime(false), false);
-    assert_eq!(largest_step(&seen), OPERATIONS, "no budget: {seen:?}");
+    assert_eq!(util::largest_step(&seen), OPERATIONS, "no budget: {seen:?}");
 }
 
 #[test]
 fn issue_13_the_block_on_future_has_a_budget_too() {
     let seen = receiver_and_observer(&runtime(true), true);
-    assert!(largest_step(&seen) <= BUDGET, "observer saw {seen:?}");
+    assert!(util::largest_step(&seen) <= BUDGET, "observer saw {seen:?}");
     let seen = receiver_and_observer(&runtime(false), true);
-    assert_eq!(largest_step(&seen), OPERATIONS, "no budget: {seen:?}");
+    assert_eq!(util::largest_step(&seen), OPERATIONS, "no budget: {seen:?}");
 }

@@ -209,29 +209,11 @@ async fn busy(op: Op, done: Rc<Cell<usize>>) {
     assert_eq!(done.get(), OPERATIONS, "{op:?}");
 }
 
-/// Polls itself again and again until `done` operations were counted, recording the count at
-/// every poll.
-async fn observe(progress: Rc<Cell<usize>>, done: usize) -> Vec<usize> {
-    let mut seen = Vec::new();
-    loop {
-        seen.push(progress.get());
-        if progress.get() >= done {
-            return seen;
-        }
-        yield_now().await;
-    }
-}
-
-/// The largest number of operations the busy task did between two polls of the observer.
-fn largest_step(seen: &[usize]) -> usize {
-    seen.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0)
-}
-
 /// Runs the busy task for `op` next to an observer; returns what the observer saw.
 fn busy_and_observer(op: Op, budget: bool) -> Vec<usize> {
     run(budget, move || async move {
         let done = Rc::new(Cell::new(0));
-        let observer = spawn(observe(done.clone(), OPERATIONS));
+        let observer = spawn(util::observe(done.clone(), OPERATIONS));
         spawn(busy(op, done)).await.expect("busy task");
         observer.await.expect("observer")
     })
@@ -240,7 +222,7 @@ fn busy_and_observer(op: Op, budget: bool) -> Vec<usize> {
 /// With the default budget the observer never waits more than one budget of `op`.
 fn assert_yields_every_budget(op: Op) {
     let seen = busy_and_observer(op, true);
-    let step = largest_step(&seen);
+    let step = util::largest_step(&seen);
     assert!(
         step <= BUDGET,
         "{op:?}: the observer waited {step} operations (budget {BUDGET}); it saw {seen:?}"
@@ -305,7 +287,7 @@ fn without_the_budget_each_loop_holds_the_loop_until_it_is_done() {
     for op in ALL {
         let seen = busy_and_observer(op, false);
         assert_eq!(
-            largest_step(&seen),
+            util::largest_step(&seen),
             OPERATIONS,
             "{op:?}: all in one poll: {seen:?}"
         );

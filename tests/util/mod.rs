@@ -1,6 +1,8 @@
 //! Helpers shared by the whole-runtime tests: one env_logger init, a runtime, CPU-time readings.
 #![allow(dead_code)] // each test file uses a different subset
 
+use std::cell::Cell;
+use std::rc::Rc;
 use std::time::Duration;
 
 /// Starts env_logger once per test binary (`RUST_LOG=evloop=debug cargo test` to see the loop).
@@ -170,4 +172,24 @@ where
     within_real(Duration::from_secs(10), move || {
         evloop::test::run_paused(make())
     })
+}
+
+/// The observer of the cooperative-budget tests (`coop_budget.rs`, `coop_sync.rs`): polls itself
+/// again and again, yielding in between, until `progress` reaches `done`, and records `progress`
+/// at every poll. What a busy task did between two records is how long the observer waited,
+/// counted in operations rather than time.
+pub async fn observe(progress: Rc<Cell<usize>>, done: usize) -> Vec<usize> {
+    let mut seen = Vec::new();
+    loop {
+        seen.push(progress.get());
+        if progress.get() >= done {
+            return seen;
+        }
+        evloop::task::yield_now().await;
+    }
+}
+
+/// The largest number of operations done between two polls of the observer.
+pub fn largest_step(seen: &[usize]) -> usize {
+    seen.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0)
 }

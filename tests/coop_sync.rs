@@ -41,22 +41,20 @@ const BUDGET: usize = 128;
 /// Operations the busy task performs: several budgets' worth, all ready at once.
 const OPERATIONS: usize = 1000;
 
-/// Runs `make()`'s future to completion on a paused runtime with the default budget, or none;
-/// fails if that takes more than 10 s of real time.
+/// Runs `make()`'s future to completion on a paused runtime with the default budget
+/// (`util::paused`), or with none; fails if that takes more than 10 s of real time.
 fn run<T, F>(budget: bool, make: impl FnOnce() -> F + Send + 'static) -> T
 where
     T: Send + 'static,
     F: Future<Output = T>,
 {
+    if budget {
+        return util::paused(make);
+    }
     util::init_logging();
     util::within_real(Duration::from_secs(10), move || {
-        let builder = Runtime::builder().start_paused(true);
-        let builder = if budget {
-            builder
-        } else {
-            builder.coop_budget(None)
-        };
-        builder.build().expect("runtime").block_on(make())
+        let runtime = Runtime::builder().start_paused(true).coop_budget(None);
+        runtime.build().expect("runtime").block_on(make())
     })
 }
 
@@ -331,7 +329,7 @@ async fn poll_out_of_budget<F: Future + Unpin>(future: &mut F) -> Poll<F::Output
 
 #[test]
 fn a_granted_acquire_refused_for_budget_keeps_its_permit_and_its_place() {
-    run(true, || async {
+    util::paused(|| async {
         let semaphore = Semaphore::new(1);
         let held = semaphore.acquire().await.expect("open");
         let mut first = Box::pin(semaphore.acquire());
@@ -366,7 +364,7 @@ fn a_granted_acquire_refused_for_budget_keeps_its_permit_and_its_place() {
 
 #[test]
 fn a_granted_acquire_refused_for_budget_then_dropped_passes_its_permit_on() {
-    run(true, || async {
+    util::paused(|| async {
         let semaphore = Semaphore::new(1);
         let held = semaphore.acquire().await.expect("open");
         let mut first = Box::pin(semaphore.acquire());
@@ -389,7 +387,7 @@ fn a_granted_acquire_refused_for_budget_then_dropped_passes_its_permit_on() {
 
 #[test]
 fn a_fresh_acquire_refused_for_budget_takes_no_permit() {
-    run(true, || async {
+    util::paused(|| async {
         let semaphore = Semaphore::new(1);
         let mut acquire = Box::pin(semaphore.acquire());
         assert!(poll_out_of_budget(&mut acquire).await.is_pending());
@@ -401,7 +399,7 @@ fn a_fresh_acquire_refused_for_budget_takes_no_permit() {
 
 #[test]
 fn a_lock_handed_over_while_out_of_budget_stays_with_its_locker() {
-    run(true, || async {
+    util::paused(|| async {
         let mutex = Mutex::new(Vec::new());
         let held = mutex.lock().await;
         let mut first = Box::pin(mutex.lock());
@@ -431,7 +429,7 @@ fn a_lock_handed_over_while_out_of_budget_stays_with_its_locker() {
 
 #[test]
 fn a_ring_handed_to_a_waiter_out_of_budget_is_kept_not_lost_or_doubled() {
-    run(true, || async {
+    util::paused(|| async {
         let bell = Notify::new();
         let mut waiter = Box::pin(bell.notified());
         assert!(poll_once(&mut waiter).await.is_pending(), "queued");
@@ -449,7 +447,7 @@ fn a_ring_handed_to_a_waiter_out_of_budget_is_kept_not_lost_or_doubled() {
 
 #[test]
 fn a_notified_refused_for_budget_leaves_the_permit() {
-    run(true, || async {
+    util::paused(|| async {
         let bell = Notify::new();
         bell.notify_one(); // nobody waits: the permit
         let mut refused = Box::pin(bell.notified());
@@ -466,7 +464,7 @@ fn a_notified_refused_for_budget_leaves_the_permit() {
 
 #[test]
 fn a_ring_handed_to_a_waiter_dropped_out_of_budget_goes_on_to_the_next() {
-    run(true, || async {
+    util::paused(|| async {
         let bell = Notify::new();
         let mut first = Box::pin(bell.notified());
         let mut second = Box::pin(bell.notified());
@@ -482,7 +480,7 @@ fn a_ring_handed_to_a_waiter_dropped_out_of_budget_goes_on_to_the_next() {
 
 #[test]
 fn a_changed_refused_for_budget_marks_nothing_seen() {
-    run(true, || async {
+    util::paused(|| async {
         let (tx, mut rx) = watch::channel(0);
         tx.send(1).expect("receiver alive");
         let mut changed = Box::pin(rx.changed());
@@ -497,7 +495,7 @@ fn a_changed_refused_for_budget_marks_nothing_seen() {
 
 #[test]
 fn a_join_refused_for_budget_leaves_the_output_for_the_next_poll() {
-    run(true, || async {
+    util::paused(|| async {
         let mut handle = spawn(async { 7 });
         while !handle.is_finished() {
             yield_now().await;
@@ -510,7 +508,7 @@ fn a_join_refused_for_budget_leaves_the_output_for_the_next_poll() {
 
 #[test]
 fn a_join_next_refused_for_budget_loses_no_result_and_try_join_next_is_never_refused() {
-    run(true, || async {
+    util::paused(|| async {
         let mut set = JoinSet::new();
         for i in 0..3 {
             set.spawn(async move { i });
@@ -545,7 +543,7 @@ fn a_join_next_refused_for_budget_loses_no_result_and_try_join_next_is_never_ref
 /// real-time deadline): tokio polls the delay unconstrained in that case, and so does evloop.
 #[test]
 fn a_timeout_fires_even_when_its_future_spends_the_whole_budget() {
-    let received = run(true, || async {
+    let received = util::paused(|| async {
         spawn(async {
             let (tx, mut rx) = mpsc::unbounded_channel();
             let received = Rc::new(Cell::new(0));
